@@ -12,8 +12,15 @@
 //! 6. [`render`]: results → text for people, JSON for programs.
 #![warn(missing_docs)]
 
+pub mod app;
+pub mod cli;
 pub mod error;
+pub mod eval;
+pub mod index;
+pub mod merge;
 pub mod normalize;
+pub mod render;
+pub mod search;
 pub mod sources;
 pub mod trial;
 

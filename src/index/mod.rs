@@ -1,0 +1,167 @@
+//! Stage 4, index: where the tantivy index lives on disk and how it is opened.
+//!
+//! An index directory holds generations: `gen-<n>/` subdirectories, each a
+//! complete tantivy index plus `trialsearch.json` (the build's summary), and
+//! a `CURRENT` file naming the live one. A build writes a new generation
+//! beside the live one and then replaces `CURRENT` with an atomic rename, so
+//! a killed build never harms the index people query, and a query that is
+//! running while an index is built keeps answering from the previous
+//! generation. The previous generation is kept one build longer, so a query
+//! that read `CURRENT` just before the swap can still open it.
+
+pub mod analyzer;
+pub mod build;
+pub mod schema;
+
+use crate::error::{Error, Result};
+use crate::trial::Format;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The file naming the live generation.
+pub const CURRENT: &str = "CURRENT";
+/// The build summary inside a generation.
+pub const META: &str = "trialsearch.json";
+/// The lock file held by a running build.
+pub const LOCK: &str = ".lock";
+
+/// What a build found, saved beside the index for `stats`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Meta {
+    /// [`schema::SCHEMA_VERSION`] of the build.
+    pub schema_version: u32,
+    /// trialsearch version that built it.
+    pub built_by: String,
+    /// Files looked at.
+    pub files_seen: usize,
+    /// Files that yielded at least one record.
+    pub files_read: usize,
+    /// Records read, per format.
+    pub records: BTreeMap<String, usize>,
+    /// Distinct trials after merging.
+    pub trials: usize,
+    /// Trials per source format (a trial seen in two formats counts in both).
+    pub trials_per_format: BTreeMap<String, usize>,
+    /// Per field, the share of trials where it is filled (0..1).
+    pub fill_rates: BTreeMap<String, f64>,
+    /// Files (or archive entries) skipped, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Warnings about parts of files.
+    pub warnings: usize,
+    /// The per-file manifest, for incremental rebuilds.
+    #[serde(default)]
+    pub manifest: Vec<build::ManifestEntry>,
+}
+
+/// A skipped file or entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Skipped {
+    /// Path (and `!entry` for archive entries).
+    pub path: String,
+    /// Why, one line.
+    pub reason: String,
+}
+
+/// An index directory.
+#[derive(Debug, Clone)]
+pub struct IndexDir {
+    root: PathBuf,
+}
+
+impl IndexDir {
+    /// The directory (which may not exist yet).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        IndexDir { root: root.into() }
+    }
+
+    /// Its path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The live generation's directory, if there is one.
+    pub fn current(&self) -> Result<PathBuf> {
+        let cur = self.root.join(CURRENT);
+        let name = match std::fs::read_to_string(&cur) {
+            Ok(s) => s.trim().to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if self.root.join("meta.json").exists() {
+                    return Err(Error::BadIndex {
+                        path: self.root.clone(),
+                        reason: "it is a bare tantivy index, not one built by this version".into(),
+                    });
+                }
+                return Err(Error::NoIndex {
+                    path: self.root.clone(),
+                });
+            }
+            Err(e) => return Err(Error::io(format!("reading {}", cur.display()), e)),
+        };
+        if !valid_gen_name(&name) {
+            return Err(Error::BadIndex {
+                path: self.root.clone(),
+                reason: format!("{CURRENT} names '{name}', which is not a generation"),
+            });
+        }
+        let dir = self.root.join(&name);
+        if !dir.is_dir() {
+            return Err(Error::BadIndex {
+                path: self.root.clone(),
+                reason: format!("generation {name} is missing"),
+            });
+        }
+        Ok(dir)
+    }
+
+    /// Read the live generation's build summary.
+    pub fn meta(&self) -> Result<Meta> {
+        let dir = self.current()?;
+        read_meta(&dir).map_err(|reason| Error::BadIndex {
+            path: self.root.clone(),
+            reason,
+        })
+    }
+
+    /// Open the live generation for searching.
+    pub fn open(&self) -> Result<(tantivy::Index, schema::Fields, Meta)> {
+        let dir = self.current()?;
+        let bad = |reason: String| Error::BadIndex {
+            path: self.root.clone(),
+            reason,
+        };
+        let meta = read_meta(&dir).map_err(bad)?;
+        if meta.schema_version != schema::SCHEMA_VERSION {
+            return Err(bad(format!(
+                "it has layout version {}, this trialsearch reads version {}",
+                meta.schema_version,
+                schema::SCHEMA_VERSION
+            )));
+        }
+        let index = tantivy::Index::open_in_dir(&dir).map_err(|e| bad(short(&e)))?;
+        analyzer::register(&index);
+        let fields = schema::Fields::from_schema(&index.schema()).map_err(|e| bad(short(&e)))?;
+        Ok((index, fields, meta))
+    }
+}
+
+fn short(e: &tantivy::TantivyError) -> String {
+    let s = e.to_string();
+    s.lines().next().unwrap_or("").chars().take(200).collect()
+}
+
+fn read_meta(dir: &Path) -> std::result::Result<Meta, String> {
+    let p = dir.join(META);
+    let bytes = std::fs::read(&p).map_err(|e| format!("{META} unreadable: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{META} is corrupt: {e}"))
+}
+
+fn valid_gen_name(name: &str) -> bool {
+    name.strip_prefix("gen-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Format names in the order summaries list them.
+pub fn format_names() -> impl Iterator<Item = &'static str> {
+    Format::ALL.iter().map(|f| f.as_str())
+}

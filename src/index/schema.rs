@@ -1,0 +1,321 @@
+//! Stage 4: the index schema — the only place field names live — and the
+//! conversion of a [`Trial`] into a tantivy document.
+//!
+//! Text fields follow ClinicalTrials.gov's search areas (ids, titles,
+//! conditions, interventions, summary, description, eligibility, outcomes,
+//! sponsor, locations); their weights live in `search::query`. Status, phase,
+//! study type and sex are small integer codes, indexed for filters and fast
+//! for facet counting. Ages, dates and enrollment are fast fields for range
+//! filters and sorting. Strings that facets count (conditions, sponsors,
+//! countries, interventions) are raw fast fields. The whole normalized record
+//! is stored once, as compact JSON, for `show` and the hit list.
+
+use crate::index::analyzer::{BIO, BIO_STEM};
+use crate::normalize;
+use crate::trial::{Phase, Sex, Status, StudyType, Trial};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
+    INDEXED, STORED, STRING,
+};
+use tantivy::TantivyDocument;
+
+/// Version of the on-disk layout; an index of another version must be rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Handles to every field.
+#[derive(Clone, Debug)]
+pub struct Fields {
+    /// Exact ids, lower-cased (NCT, registry, sponsor ids, derived id): for `show` and `id:`.
+    pub id_exact: Field,
+    /// The result id, raw, fast: for stable tie-breaks.
+    pub id: Field,
+    /// Ids as text.
+    pub ids: Field,
+    /// Brief and official title and acronym.
+    pub title: Field,
+    /// Conditions and keywords.
+    pub conditions: Field,
+    /// Intervention names, other names and types.
+    pub interventions: Field,
+    /// MeSH terms and ancestors: an expansion area, weighted low.
+    pub mesh: Field,
+    /// Brief summary.
+    pub summary: Field,
+    /// Detailed description.
+    pub description: Field,
+    /// Inclusion and exclusion criteria.
+    pub eligibility: Field,
+    /// Outcome measures.
+    pub outcomes: Field,
+    /// Sponsor and collaborators.
+    pub sponsor: Field,
+    /// Facilities, cities, states, countries.
+    pub locations: Field,
+    /// Countries only, for `--country`.
+    pub country: Field,
+    /// Officials, contacts, text of pages of unknown layout.
+    pub other: Field,
+    /// Status code (index into [`Status::ALL`]).
+    pub status: Field,
+    /// Phase codes (indexes into [`Phase::ALL`]), one value per phase.
+    pub phase: Field,
+    /// Study type code.
+    pub study_type: Field,
+    /// Sex code.
+    pub sex: Field,
+    /// Minimum age in years; 0 when open.
+    pub min_age: Field,
+    /// Maximum age in years; 1000 when open.
+    pub max_age: Field,
+    /// Enrollment.
+    pub enrollment: Field,
+    /// Dates as days since 1970.
+    pub first_posted: Field,
+    /// Last update, days since 1970.
+    pub last_updated: Field,
+    /// Start, days since 1970.
+    pub start_date: Field,
+    /// Raw condition names (facets).
+    pub condition_facet: Field,
+    /// Raw intervention names (facets).
+    pub intervention_facet: Field,
+    /// Raw sponsor name (facets).
+    pub sponsor_facet: Field,
+    /// Raw country names (facets).
+    pub country_facet: Field,
+    /// The normalized record, JSON.
+    pub record: Field,
+}
+
+/// Age stored for an open upper bound.
+pub const OPEN_MAX_AGE: f64 = 1000.0;
+/// Days stored for an unknown date (sorts last in descending order).
+pub const NO_DATE: i64 = i64::MIN / 2;
+
+fn text(analyzer: &str, stored: bool) -> TextOptions {
+    let idx = TextFieldIndexing::default()
+        .set_tokenizer(analyzer)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let o = TextOptions::default().set_indexing_options(idx);
+    if stored {
+        o.set_stored()
+    } else {
+        o
+    }
+}
+
+fn raw_fast() -> TextOptions {
+    TextOptions::default().set_fast("raw")
+}
+
+/// Build the schema.
+pub fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let code = NumericOptions::default().set_indexed().set_fast();
+    let fields = Fields {
+        id_exact: b.add_text_field("id_exact", STRING),
+        id: b.add_text_field("id", raw_fast()),
+        ids: b.add_text_field("ids", text(BIO, false)),
+        title: b.add_text_field("title", text(BIO_STEM, false)),
+        conditions: b.add_text_field("conditions", text(BIO_STEM, false)),
+        interventions: b.add_text_field("interventions", text(BIO_STEM, false)),
+        mesh: b.add_text_field("mesh", text(BIO_STEM, false)),
+        summary: b.add_text_field("summary", text(BIO_STEM, false)),
+        description: b.add_text_field("description", text(BIO_STEM, false)),
+        eligibility: b.add_text_field("eligibility", text(BIO_STEM, false)),
+        outcomes: b.add_text_field("outcomes", text(BIO_STEM, false)),
+        sponsor: b.add_text_field("sponsor", text(BIO, false)),
+        locations: b.add_text_field("locations", text(BIO, false)),
+        country: b.add_text_field("country", text(BIO, false)),
+        other: b.add_text_field("other", text(BIO_STEM, false)),
+        status: b.add_u64_field("status", code.clone()),
+        phase: b.add_u64_field("phase", code.clone()),
+        study_type: b.add_u64_field("study_type", code.clone()),
+        sex: b.add_u64_field("sex", code),
+        min_age: b.add_f64_field("min_age", INDEXED | FAST),
+        max_age: b.add_f64_field("max_age", INDEXED | FAST),
+        enrollment: b.add_u64_field("enrollment", INDEXED | FAST),
+        first_posted: b.add_i64_field("first_posted", INDEXED | FAST),
+        last_updated: b.add_i64_field("last_updated", INDEXED | FAST),
+        start_date: b.add_i64_field("start_date", INDEXED | FAST),
+        condition_facet: b.add_text_field("condition_facet", raw_fast()),
+        intervention_facet: b.add_text_field("intervention_facet", raw_fast()),
+        sponsor_facet: b.add_text_field("sponsor_facet", raw_fast()),
+        country_facet: b.add_text_field("country_facet", raw_fast()),
+        record: b.add_bytes_field("record", STORED),
+    };
+    (b.build(), fields)
+}
+
+impl Fields {
+    /// Look the fields up in an opened index's schema.
+    pub fn from_schema(schema: &Schema) -> tantivy::Result<Fields> {
+        let f = |name: &str| schema.get_field(name);
+        Ok(Fields {
+            id_exact: f("id_exact")?,
+            id: f("id")?,
+            ids: f("ids")?,
+            title: f("title")?,
+            conditions: f("conditions")?,
+            interventions: f("interventions")?,
+            mesh: f("mesh")?,
+            summary: f("summary")?,
+            description: f("description")?,
+            eligibility: f("eligibility")?,
+            outcomes: f("outcomes")?,
+            sponsor: f("sponsor")?,
+            locations: f("locations")?,
+            country: f("country")?,
+            other: f("other")?,
+            status: f("status")?,
+            phase: f("phase")?,
+            study_type: f("study_type")?,
+            sex: f("sex")?,
+            min_age: f("min_age")?,
+            max_age: f("max_age")?,
+            enrollment: f("enrollment")?,
+            first_posted: f("first_posted")?,
+            last_updated: f("last_updated")?,
+            start_date: f("start_date")?,
+            condition_facet: f("condition_facet")?,
+            intervention_facet: f("intervention_facet")?,
+            sponsor_facet: f("sponsor_facet")?,
+            country_facet: f("country_facet")?,
+            record: f("record")?,
+        })
+    }
+}
+
+/// Code of a status in the `status` field.
+pub fn status_code(s: Status) -> u64 {
+    Status::ALL.iter().position(|x| *x == s).unwrap_or(0) as u64
+}
+/// Code of a phase in the `phase` field.
+pub fn phase_code(p: Phase) -> u64 {
+    Phase::ALL.iter().position(|x| *x == p).unwrap_or(0) as u64
+}
+/// Code of a study type.
+pub fn study_type_code(t: StudyType) -> u64 {
+    StudyType::ALL.iter().position(|x| *x == t).unwrap_or(0) as u64
+}
+/// Code of a sex.
+pub fn sex_code(s: Sex) -> u64 {
+    Sex::ALL.iter().position(|x| *x == s).unwrap_or(0) as u64
+}
+/// Code meaning "not known" in the code fields.
+pub const UNKNOWN_CODE: u64 = 99;
+
+/// The text that goes into the eligibility field, one criterion per line so a
+/// snippet can show the criterion that matched.
+pub fn eligibility_text(t: &Trial) -> String {
+    let mut s = String::new();
+    for c in t.inclusion_criteria.iter().chain(&t.exclusion_criteria) {
+        s.push_str(c);
+        s.push('\n');
+    }
+    s
+}
+
+/// Turn a finalized trial into a document.
+pub fn to_document(f: &Fields, t: &Trial) -> serde_json::Result<TantivyDocument> {
+    let mut d = TantivyDocument::default();
+    d.add_text(f.id, &t.id);
+    let mut ids: Vec<&str> = vec![t.id.as_str()];
+    ids.extend(t.nct_id.as_deref());
+    ids.extend(t.secondary_ids.iter().map(String::as_str));
+    for id in &ids {
+        d.add_text(f.id_exact, id.to_lowercase());
+    }
+    d.add_text(f.ids, ids.join(" "));
+    for s in [&t.title, &t.official_title, &t.acronym].into_iter().flatten() {
+        d.add_text(f.title, s);
+    }
+    for c in t.conditions.iter().chain(&t.keywords) {
+        d.add_text(f.conditions, c);
+    }
+    for c in &t.conditions {
+        d.add_text(f.condition_facet, c);
+    }
+    for i in &t.interventions {
+        d.add_text(f.interventions, &i.name);
+        for o in &i.other_names {
+            d.add_text(f.interventions, o);
+        }
+        d.add_text(f.intervention_facet, &i.name);
+    }
+    for m in t
+        .condition_mesh
+        .iter()
+        .chain(&t.condition_mesh_ancestors)
+        .chain(&t.intervention_mesh)
+        .chain(&t.intervention_mesh_ancestors)
+    {
+        d.add_text(f.mesh, m);
+    }
+    if let Some(s) = &t.summary {
+        d.add_text(f.summary, s);
+    }
+    if let Some(s) = &t.description {
+        d.add_text(f.description, s);
+    }
+    let elig = eligibility_text(t);
+    if !elig.is_empty() {
+        d.add_text(f.eligibility, &elig);
+    }
+    for o in &t.outcomes {
+        d.add_text(f.outcomes, o);
+    }
+    if let Some(s) = &t.sponsor {
+        d.add_text(f.sponsor, s);
+        d.add_text(f.sponsor_facet, s);
+    }
+    for c in &t.collaborators {
+        d.add_text(f.sponsor, c);
+    }
+    for l in &t.locations {
+        let parts: Vec<&str> = [&l.facility, &l.city, &l.state, &l.country]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        d.add_text(f.locations, parts.join(", "));
+    }
+    for c in &t.countries {
+        d.add_text(f.country, c);
+        d.add_text(f.country_facet, c);
+        d.add_text(f.locations, c);
+    }
+    for p in t.officials.iter().chain(&t.contacts) {
+        d.add_text(f.other, &p.name);
+        if let Some(a) = &p.affiliation {
+            d.add_text(f.other, a);
+        }
+    }
+    if let Some(s) = &t.other_text {
+        d.add_text(f.other, s);
+    }
+    if let Some(s) = &t.why_stopped {
+        d.add_text(f.other, s);
+    }
+    d.add_u64(f.status, t.status.map(status_code).unwrap_or(UNKNOWN_CODE));
+    if t.phases.is_empty() {
+        d.add_u64(f.phase, UNKNOWN_CODE);
+    }
+    for p in &t.phases {
+        d.add_u64(f.phase, phase_code(*p));
+    }
+    d.add_u64(
+        f.study_type,
+        t.study_type.map(study_type_code).unwrap_or(UNKNOWN_CODE),
+    );
+    d.add_u64(f.sex, t.sex.map(sex_code).unwrap_or(UNKNOWN_CODE));
+    d.add_f64(f.min_age, t.min_age_years.unwrap_or(0.0));
+    d.add_f64(f.max_age, t.max_age_years.unwrap_or(OPEN_MAX_AGE));
+    d.add_u64(f.enrollment, t.enrollment.unwrap_or(0));
+    let day = |s: &Option<String>| s.as_deref().and_then(normalize::date_to_days).unwrap_or(NO_DATE);
+    d.add_i64(f.first_posted, day(&t.first_posted));
+    d.add_i64(f.last_updated, day(&t.last_updated));
+    d.add_i64(f.start_date, day(&t.start_date));
+    d.add_bytes(f.record, &serde_json::to_vec(t)?);
+    Ok(d)
+}

@@ -1,0 +1,315 @@
+//! Stage 3, merge: the records of one trial found in several files → one
+//! [`Trial`].
+//!
+//! Records are linked (union-find) when they share an NCT id, when one's
+//! registry id (ChiCTR, ISRCTN, EudraCT ...) is the other's, or — for records
+//! without an NCT id, such as a ClinConnect page — when their normalized
+//! titles are equal and their sponsors agree. Within a group, each field is
+//! taken from the best source that has it: structured ClinicalTrials.gov
+//! records first, the most recently updated first; then page dumps, the
+//! richest first. Ids and sources are the union of all records.
+//!
+//! Memory: the link keys are small (ids and title keys), so a first pass
+//! over keys scales to the whole registry; the records themselves are moved,
+//! not copied, into their group.
+
+use crate::normalize::{is_registry_id, sponsor_key, title_key};
+use crate::trial::Trial;
+use std::collections::HashMap;
+
+struct UnionFind {
+    parent: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n).collect(),
+        }
+    }
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            // Keep the lower index as root so groups are ordered by first sight.
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[hi] = lo;
+        }
+    }
+}
+
+/// A title long enough to identify a trial; "Study 1" is not.
+fn identifying_title(key: &str) -> bool {
+    key.split(' ').count() >= 4 && key.len() >= 20
+}
+
+/// Link and merge records. The result is in a stable order (by id).
+pub fn merge(records: Vec<Trial>) -> Vec<Trial> {
+    let n = records.len();
+    let mut uf = UnionFind::new(n);
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut link = |key: String, i: usize, uf: &mut UnionFind| match by_id.get(&key) {
+        Some(&j) => uf.union(i, j),
+        None => {
+            by_id.insert(key, i);
+        }
+    };
+    for (i, r) in records.iter().enumerate() {
+        if let Some(nct) = &r.nct_id {
+            link(format!("id:{}", nct.to_ascii_uppercase()), i, &mut uf);
+        }
+        for s in r.secondary_ids.iter().filter(|s| is_registry_id(s)) {
+            link(format!("id:{}", s.to_ascii_uppercase()), i, &mut uf);
+        }
+    }
+    // Title + sponsor links: only for records with no NCT id, so two distinct
+    // registered trials with the same title are never fused.
+    let mut by_title: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        for t in [&r.title, &r.official_title].into_iter().flatten() {
+            let k = title_key(t);
+            if identifying_title(&k) {
+                by_title.entry(k).or_default().push(i);
+            }
+        }
+    }
+    for group in by_title.values() {
+        for &i in group.iter().filter(|&&i| records[i].nct_id.is_none()) {
+            let si = records[i].sponsor.as_deref().map(sponsor_key);
+            let partner = group.iter().copied().find(|&j| {
+                j != i && {
+                    let sj = records[j].sponsor.as_deref().map(sponsor_key);
+                    sponsors_agree(si.as_deref(), sj.as_deref())
+                }
+            });
+            if let Some(j) = partner {
+                uf.union(i, j);
+            }
+        }
+    }
+    let mut groups: HashMap<usize, Vec<Trial>> = HashMap::new();
+    let mut roots = Vec::with_capacity(n);
+    for i in 0..n {
+        roots.push(uf.find(i));
+    }
+    for (i, r) in records.into_iter().enumerate() {
+        groups.entry(roots[i]).or_default().push(r);
+    }
+    let mut out: Vec<Trial> = groups.into_values().map(merge_group).collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+fn sponsors_agree(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => !a.is_empty() && (a == b || a.starts_with(b) || b.starts_with(a)),
+        _ => false,
+    }
+}
+
+fn filled_fields(t: &Trial) -> usize {
+    let opt = [
+        t.nct_id.is_some(),
+        t.title.is_some(),
+        t.official_title.is_some(),
+        t.status.is_some(),
+        !t.phases.is_empty(),
+        t.study_type.is_some(),
+        !t.conditions.is_empty(),
+        !t.interventions.is_empty(),
+        t.sponsor.is_some(),
+        t.enrollment.is_some(),
+        t.sex.is_some(),
+        t.min_age_years.is_some(),
+        t.max_age_years.is_some(),
+        !t.locations.is_empty(),
+        t.summary.is_some(),
+        t.description.is_some(),
+        !t.inclusion_criteria.is_empty(),
+        !t.exclusion_criteria.is_empty(),
+        t.first_posted.is_some(),
+        t.last_updated.is_some(),
+    ];
+    opt.iter().filter(|b| **b).count()
+}
+
+/// Merge the records of one trial, best source first.
+pub fn merge_group(mut group: Vec<Trial>) -> Trial {
+    if group.len() == 1 {
+        let mut t = group.pop().unwrap_or_default();
+        t.finalize();
+        return t;
+    }
+    let structured = |t: &Trial| t.sources.iter().any(|s| s.format.is_structured());
+    group.sort_by(|a, b| {
+        structured(b)
+            .cmp(&structured(a))
+            .then_with(|| b.last_updated.cmp(&a.last_updated))
+            .then_with(|| filled_fields(b).cmp(&filled_fields(a)))
+            .then_with(|| a.sources.cmp(&b.sources))
+    });
+    let mut iter = group.into_iter();
+    let mut out = iter.next().unwrap_or_default();
+    for r in iter {
+        fill(&mut out, r);
+    }
+    out.finalize();
+    out
+}
+
+macro_rules! fill_opt {
+    ($out:ident, $r:ident, $($f:ident),*) => {
+        $( if $out.$f.is_none() { $out.$f = $r.$f; } )*
+    };
+}
+macro_rules! fill_vec {
+    ($out:ident, $r:ident, $($f:ident),*) => {
+        $( if $out.$f.is_empty() { $out.$f = $r.$f; } )*
+    };
+}
+
+fn fill(out: &mut Trial, r: Trial) {
+    fill_opt!(
+        out,
+        r,
+        nct_id,
+        title,
+        official_title,
+        acronym,
+        status,
+        study_type,
+        sponsor,
+        enrollment,
+        sex,
+        min_age_years,
+        max_age_years,
+        healthy_volunteers,
+        first_posted,
+        last_updated,
+        start_date,
+        completion_date,
+        summary,
+        description,
+        why_stopped,
+        other_text
+    );
+    fill_vec!(
+        out,
+        r,
+        phases,
+        conditions,
+        keywords,
+        interventions,
+        collaborators,
+        age_groups,
+        locations,
+        inclusion_criteria,
+        exclusion_criteria,
+        outcomes,
+        contacts,
+        officials,
+        condition_mesh,
+        condition_mesh_ancestors,
+        intervention_mesh,
+        intervention_mesh_ancestors
+    );
+    if out.design.allocation.is_none() {
+        out.design.allocation = r.design.allocation;
+    }
+    if out.design.masking.is_none() {
+        out.design.masking = r.design.masking;
+    }
+    if out.design.model.is_none() {
+        out.design.model = r.design.model;
+    }
+    if out.design.purpose.is_none() {
+        out.design.purpose = r.design.purpose;
+    }
+    out.secondary_ids.extend(r.secondary_ids);
+    out.countries.extend(r.countries);
+    out.sources.extend(r.sources);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trial::{Format, Source, Status};
+
+    fn page(title: &str, sponsor: &str, nct: Option<&str>, path: &str, f: Format) -> Trial {
+        Trial {
+            title: Some(title.into()),
+            sponsor: Some(sponsor.into()),
+            nct_id: nct.map(str::to_string),
+            sources: vec![Source {
+                path: path.into(),
+                format: f,
+                entry: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn joins_by_title_and_sponsor_when_no_nct() {
+        let a = page(
+            "Stem Cell Treatment for Lung Injury Caused by Major Infectious Diseases",
+            "Cell Energy Life Sciences Group Co LTD",
+            Some("NCT06416709"),
+            "001.txt",
+            Format::Ignite,
+        );
+        let mut b = page(
+            "Stem Cell Treatment for Lung Injury Caused by Major Infectious Diseases",
+            "CELL ENERGY LIFE SCIENCES GROUP CO. LTD",
+            None,
+            "004.txt",
+            Format::Clinconnect,
+        );
+        b.status = Some(Status::Recruiting);
+        let c = page(
+            "Stem Cell Treatment for Lung Injury Caused by Major Infectious Diseases",
+            "Another Sponsor",
+            None,
+            "x.txt",
+            Format::Generic,
+        );
+        let out = merge(vec![a, b, c]);
+        assert_eq!(out.len(), 2);
+        let m = out.iter().find(|t| t.id == "NCT06416709").unwrap();
+        assert_eq!(m.sources.len(), 2);
+        assert_eq!(m.status, Some(Status::Recruiting));
+    }
+
+    #[test]
+    fn structured_newest_wins() {
+        let mut old = page("T one two three four", "S", Some("NCT00000001"), "a.json", Format::CtgovJson);
+        old.last_updated = Some("2020-01-01".into());
+        old.status = Some(Status::Recruiting);
+        let mut new = page("T one two three four", "S", Some("NCT00000001"), "b.json", Format::CtgovJson);
+        new.last_updated = Some("2024-01-01".into());
+        new.status = Some(Status::Completed);
+        let mut pagev = page("T one two three four", "S", Some("NCT00000001"), "c.txt", Format::Veeva);
+        pagev.status = Some(Status::Terminated);
+        pagev.enrollment = Some(12);
+        let out = merge(vec![pagev, old, new]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status, Some(Status::Completed));
+        assert_eq!(out[0].enrollment, Some(12));
+        assert_eq!(out[0].sources.len(), 3);
+    }
+
+    #[test]
+    fn links_by_registry_secondary_id() {
+        let mut a = page("Alpha trial of cells in lungs", "S1", Some("NCT00000002"), "a", Format::CtgovJson);
+        a.secondary_ids = vec!["ChiCTR2000029990".into()];
+        let mut b = page("Other words", "S2", None, "b", Format::Generic);
+        b.secondary_ids = vec!["ChiCTR2000029990".into()];
+        assert_eq!(merge(vec![a, b]).len(), 1);
+    }
+}

@@ -1,0 +1,397 @@
+//! Stage 5 helper: one collector that keeps the top hits and counts facets
+//! over every matching trial, in a single pass over fast fields.
+//!
+//! Ties are broken by trial id (ascending), so the same query always lists
+//! the same trials in the same order, whatever the segment layout: within a
+//! segment the id column's term ordinals follow string order, and across
+//! segments the few candidates are compared by their id strings.
+
+use crate::index::schema::{Fields, UNKNOWN_CODE};
+use crate::trial::{Phase, Status, StudyType};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+/// Order of hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Best match first.
+    #[default]
+    Relevance,
+    /// Most recently updated first.
+    Updated,
+    /// Most recently started first.
+    Start,
+    /// Largest enrollment first.
+    Enrollment,
+}
+
+/// A field whose values can be counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FacetField {
+    /// Overall status.
+    Status,
+    /// Phases.
+    Phase,
+    /// Study type.
+    StudyType,
+    /// Conditions, as written.
+    Condition,
+    /// Intervention names.
+    Intervention,
+    /// Lead sponsor.
+    Sponsor,
+    /// Countries of the sites.
+    Country,
+}
+
+impl FacetField {
+    /// Every facet field.
+    pub const ALL: [FacetField; 7] = [
+        FacetField::Status,
+        FacetField::Phase,
+        FacetField::StudyType,
+        FacetField::Condition,
+        FacetField::Intervention,
+        FacetField::Sponsor,
+        FacetField::Country,
+    ];
+
+    /// The name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FacetField::Status => "status",
+            FacetField::Phase => "phase",
+            FacetField::StudyType => "study_type",
+            FacetField::Condition => "condition",
+            FacetField::Intervention => "intervention",
+            FacetField::Sponsor => "sponsor",
+            FacetField::Country => "country",
+        }
+    }
+
+    fn str_field(self) -> Option<&'static str> {
+        match self {
+            FacetField::Condition => Some("condition_facet"),
+            FacetField::Intervention => Some("intervention_facet"),
+            FacetField::Sponsor => Some("sponsor_facet"),
+            FacetField::Country => Some("country_facet"),
+            _ => None,
+        }
+    }
+}
+
+/// A hit before its record is loaded.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Sort key (score for relevance).
+    pub key: f64,
+    /// Relevance score.
+    pub score: Score,
+    /// The trial id.
+    pub id: String,
+    /// Where the document is.
+    pub addr: DocAddress,
+}
+
+/// What the collector returns.
+#[derive(Debug, Default)]
+pub struct Fruit {
+    /// Matching trials.
+    pub total: usize,
+    /// The best `top` candidates, best first.
+    pub top: Vec<Candidate>,
+    /// Status counts, in vocabulary order, unknown last.
+    pub status: Vec<(String, u64)>,
+    /// Phase counts, in vocabulary order, unknown last.
+    pub phase: Vec<(String, u64)>,
+    /// Other requested facets, values by count (then name).
+    pub strings: Vec<(String, Vec<(String, u64)>)>,
+}
+
+/// The collector.
+pub struct TopAndFacets {
+    /// Field handles.
+    pub fields: Fields,
+    /// How many candidates to keep.
+    pub top: usize,
+    /// Sort order.
+    pub sort: SortBy,
+    /// Facets to count besides status and phase.
+    pub facets: Vec<FacetField>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    key: f64,
+    score: Score,
+    ord: u64,
+    doc: DocId,
+}
+
+impl Ranked {
+    fn better(&self, o: &Ranked) -> Ordering {
+        self.key
+            .total_cmp(&o.key)
+            .then(self.score.total_cmp(&o.score))
+            .then(o.ord.cmp(&self.ord))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, o: &Self) -> bool {
+        self.better(o) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.better(o)
+    }
+}
+
+enum KeyColumn {
+    None,
+    I64(Column<i64>),
+    U64(Column<u64>),
+}
+
+/// Per-segment state.
+pub struct Segment {
+    ord: SegmentOrdinal,
+    top: usize,
+    heap: BinaryHeap<Reverse<Ranked>>,
+    key: KeyColumn,
+    id: Option<StrColumn>,
+    status: Column<u64>,
+    phase: Column<u64>,
+    study_type: Option<Column<u64>>,
+    status_counts: [u64; 100],
+    phase_counts: [u64; 100],
+    type_counts: [u64; 100],
+    strings: Vec<(FacetField, StrColumn, HashMap<u64, u64>)>,
+    total: usize,
+}
+
+/// A segment's harvest.
+pub struct SegmentFruit {
+    total: usize,
+    top: Vec<Candidate>,
+    status: [u64; 100],
+    phase: [u64; 100],
+    study_type: [u64; 100],
+    strings: Vec<(FacetField, HashMap<String, u64>)>,
+}
+
+impl Collector for TopAndFacets {
+    type Fruit = Fruit;
+    type Child = Segment;
+
+    fn for_segment(&self, ord: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Segment> {
+        let ff = reader.fast_fields();
+        let key = match self.sort {
+            SortBy::Relevance => KeyColumn::None,
+            SortBy::Updated => KeyColumn::I64(ff.i64("last_updated")?),
+            SortBy::Start => KeyColumn::I64(ff.i64("start_date")?),
+            SortBy::Enrollment => KeyColumn::U64(ff.u64("enrollment")?),
+        };
+        let mut strings = Vec::new();
+        for f in &self.facets {
+            if let Some(name) = f.str_field() {
+                if let Some(col) = ff.str(name)? {
+                    strings.push((*f, col, HashMap::new()));
+                }
+            }
+        }
+        let _ = &self.fields;
+        Ok(Segment {
+            ord,
+            top: self.top.max(1),
+            heap: BinaryHeap::new(),
+            key,
+            id: ff.str("id")?,
+            status: ff.u64("status")?,
+            phase: ff.u64("phase")?,
+            study_type: if self.facets.contains(&FacetField::StudyType) {
+                Some(ff.u64("study_type")?)
+            } else {
+                None
+            },
+            status_counts: [0; 100],
+            phase_counts: [0; 100],
+            type_counts: [0; 100],
+            strings,
+            total: 0,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<Fruit> {
+        let mut out = Fruit::default();
+        let mut status = [0u64; 100];
+        let mut phase = [0u64; 100];
+        let mut types = [0u64; 100];
+        let mut strings: Vec<(FacetField, HashMap<String, u64>)> = Vec::new();
+        for f in fruits {
+            out.total += f.total;
+            out.top.extend(f.top);
+            for i in 0..100 {
+                status[i] += f.status[i];
+                phase[i] += f.phase[i];
+                types[i] += f.study_type[i];
+            }
+            for (field, counts) in f.strings {
+                match strings.iter_mut().find(|(g, _)| *g == field) {
+                    Some((_, m)) => {
+                        for (k, v) in counts {
+                            *m.entry(k).or_default() += v;
+                        }
+                    }
+                    None => strings.push((field, counts)),
+                }
+            }
+        }
+        out.top.sort_by(|a, b| {
+            b.key
+                .total_cmp(&a.key)
+                .then(b.score.total_cmp(&a.score))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        out.top.truncate(self.top);
+        let unknown = UNKNOWN_CODE as usize;
+        out.status = Status::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str().to_string(), status[i]))
+            .chain(std::iter::once(("Unknown".to_string(), status[unknown])))
+            .collect();
+        out.phase = Phase::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str().to_string(), phase[i]))
+            .chain(std::iter::once(("Not given".to_string(), phase[unknown])))
+            .collect();
+        if self.facets.contains(&FacetField::StudyType) {
+            let mut v: Vec<(String, u64)> = StudyType::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.as_str().to_string(), types[i]))
+                .chain(std::iter::once(("Not given".to_string(), types[unknown])))
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            out.strings.push(("study_type".to_string(), v));
+        }
+        for f in &self.facets {
+            if let Some((_, m)) = strings.iter().find(|(g, _)| g == f) {
+                let mut v: Vec<(String, u64)> = m.iter().map(|(k, n)| (k.clone(), *n)).collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                out.strings.push((f.name().to_string(), v));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl SegmentCollector for Segment {
+    type Fruit = SegmentFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.total += 1;
+        if let Some(s) = self.status.first(doc) {
+            self.status_counts[(s as usize).min(99)] += 1;
+        }
+        // A trial in "Phase 1/Phase 2" counts once under each phase.
+        let mut seen = 0u128;
+        for p in self.phase.values_for_doc(doc) {
+            let p = (p as usize).min(99);
+            if seen & (1 << p) == 0 {
+                self.phase_counts[p] += 1;
+                seen |= 1 << p;
+            }
+        }
+        if let Some(col) = &self.study_type {
+            if let Some(t) = col.first(doc) {
+                self.type_counts[(t as usize).min(99)] += 1;
+            }
+        }
+        for (_, col, counts) in &mut self.strings {
+            for ord in col.term_ords(doc) {
+                *counts.entry(ord).or_default() += 1;
+            }
+        }
+        let key = match &self.key {
+            KeyColumn::None => score as f64,
+            KeyColumn::I64(c) => c.first(doc).unwrap_or(i64::MIN) as f64,
+            KeyColumn::U64(c) => c.first(doc).unwrap_or(0) as f64,
+        };
+        let ord = self
+            .id
+            .as_ref()
+            .and_then(|c| c.term_ords(doc).next())
+            .unwrap_or(u64::MAX);
+        let r = Ranked {
+            key,
+            score,
+            ord,
+            doc,
+        };
+        if self.heap.len() < self.top {
+            self.heap.push(Reverse(r));
+        } else if let Some(Reverse(worst)) = self.heap.peek() {
+            if r > *worst {
+                self.heap.pop();
+                self.heap.push(Reverse(r));
+            }
+        }
+    }
+
+    fn harvest(self) -> SegmentFruit {
+        let mut top = Vec::with_capacity(self.heap.len());
+        let mut buf = String::new();
+        for Reverse(r) in self.heap {
+            buf.clear();
+            if let Some(c) = &self.id {
+                let _ = c.ord_to_str(r.ord, &mut buf);
+            }
+            top.push(Candidate {
+                key: r.key,
+                score: r.score,
+                id: buf.clone(),
+                addr: DocAddress::new(self.ord, r.doc),
+            });
+        }
+        let strings = self
+            .strings
+            .into_iter()
+            .map(|(f, col, counts)| {
+                let mut named = HashMap::with_capacity(counts.len());
+                for (ord, n) in counts {
+                    let mut s = String::new();
+                    if col.ord_to_str(ord, &mut s).unwrap_or(false) {
+                        *named.entry(s).or_default() += n;
+                    }
+                }
+                (f, named)
+            })
+            .collect();
+        SegmentFruit {
+            total: self.total,
+            top,
+            status: self.status_counts,
+            phase: self.phase_counts,
+            study_type: self.type_counts,
+            strings,
+        }
+    }
+}

@@ -1,0 +1,763 @@
+//! Stage 5: query text → a plan ([`ParsedQuery`]) → a tantivy query.
+//!
+//! The syntax is what people type into a trial registry's search box:
+//! free words (all required, in any field), `"quoted phrases"`, `-word` or
+//! `NOT word` to exclude, `OR` between two terms, `AND` (the default),
+//! `field:term` or `field:"a phrase"` for `title`, `condition`,
+//! `intervention`, `sponsor`, `id`, `eligibility`, `summary`, `location`, and
+//! `age:[18 TO 65]` for trials whose age range overlaps.
+//!
+//! Words that name a phase ("phase 3", "phase I/II") or a status
+//! ("recruiting") are taken out of the required words and become boosts: they
+//! raise trials that match, never empty the result. Each remaining word or
+//! vocabulary span is a *concept*, searched in every field with the field's
+//! weight, and through its synonyms at a lower weight.
+
+use super::synonyms::{key_of, Expansion, Synonyms};
+use crate::error::{Error, Result};
+use crate::index::analyzer::analyze_positions;
+use crate::index::schema::{phase_code, status_code, Fields};
+use crate::normalize;
+use crate::trial::{Phase, Status};
+use std::ops::Bound;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::Term;
+
+/// Longest query accepted, in characters; longer input is cut (with a note).
+pub const MAX_QUERY_CHARS: usize = 2000;
+/// Most concepts used from one query.
+pub const MAX_CONCEPTS: usize = 32;
+
+/// A searchable area and how much a match there counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Area {
+    /// The field.
+    pub field: Field,
+    /// Its weight.
+    pub weight: f32,
+    /// Whether the field's analyzer stems.
+    pub stemmed: bool,
+}
+
+/// Which areas a `field:` prefix selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every area.
+    All,
+    /// `title:`
+    Title,
+    /// `condition:`
+    Condition,
+    /// `intervention:`
+    Intervention,
+    /// `sponsor:`
+    Sponsor,
+    /// `id:`
+    Id,
+    /// `eligibility:`
+    Eligibility,
+    /// `summary:` (summary and description)
+    Summary,
+    /// `location:`
+    Location,
+}
+
+impl Scope {
+    fn from_prefix(p: &str) -> Option<Scope> {
+        Some(match p.to_ascii_lowercase().as_str() {
+            "title" => Scope::Title,
+            "condition" | "conditions" | "cond" => Scope::Condition,
+            "intervention" | "interventions" | "treatment" | "intr" => Scope::Intervention,
+            "sponsor" | "spons" => Scope::Sponsor,
+            "id" | "nct" => Scope::Id,
+            "eligibility" | "criteria" | "elig" => Scope::Eligibility,
+            "summary" | "description" => Scope::Summary,
+            "location" | "locations" | "country" | "site" => Scope::Location,
+            _ => return None,
+        })
+    }
+}
+
+/// The areas of a scope, with weights in the spirit of ClinicalTrials.gov's
+/// search areas: ids, titles, conditions and interventions count most.
+pub fn areas(f: &Fields, scope: Scope) -> Vec<Area> {
+    let a = |field, weight, stemmed| Area {
+        field,
+        weight,
+        stemmed,
+    };
+    match scope {
+        Scope::All => vec![
+            a(f.ids, 8.0, false),
+            a(f.title, 3.0, true),
+            a(f.conditions, 3.0, true),
+            a(f.interventions, 2.5, true),
+            a(f.mesh, 1.2, true),
+            a(f.summary, 1.5, true),
+            a(f.description, 0.8, true),
+            a(f.eligibility, 0.6, true),
+            a(f.outcomes, 0.6, true),
+            a(f.sponsor, 1.2, false),
+            a(f.locations, 0.8, false),
+            a(f.other, 0.8, true),
+        ],
+        Scope::Title => vec![a(f.title, 1.0, true)],
+        Scope::Condition => vec![a(f.conditions, 1.0, true), a(f.mesh, 0.5, true)],
+        Scope::Intervention => vec![a(f.interventions, 1.0, true)],
+        Scope::Sponsor => vec![a(f.sponsor, 1.0, false)],
+        Scope::Id => vec![a(f.ids, 1.0, false)],
+        Scope::Eligibility => vec![a(f.eligibility, 1.0, true)],
+        Scope::Summary => vec![a(f.summary, 1.0, true), a(f.description, 0.8, true)],
+        Scope::Location => vec![a(f.locations, 1.0, false), a(f.country, 1.0, false)],
+    }
+}
+
+/// One thing the query asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concept {
+    /// The words as typed (a word, a vocabulary span, or a quoted phrase).
+    pub text: String,
+    /// Where to look.
+    pub scope: Scope,
+    /// Other wordings from the vocabulary, weighted below the literal words.
+    pub expansions: Vec<Expansion>,
+    /// A quoted phrase: matched exactly, never expanded.
+    pub exact: bool,
+}
+
+/// A clause of the query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clause {
+    /// Must match.
+    Must(Concept),
+    /// Must not match.
+    Not(Concept),
+    /// At least one of these must match.
+    Any(Vec<Concept>),
+    /// The trial's age range overlaps [lo, hi].
+    AgeRange(Option<f64>, Option<f64>),
+}
+
+/// The plan of a query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedQuery {
+    /// The clauses, in order.
+    pub clauses: Vec<Clause>,
+    /// Phases named in the text: raise, never filter.
+    pub phase_boosts: Vec<Phase>,
+    /// Statuses named in the text: raise, never filter.
+    pub status_boosts: Vec<Status>,
+    /// Things the user should know about how the text was read.
+    pub notes: Vec<String>,
+}
+
+impl ParsedQuery {
+    /// The concepts that must match.
+    pub fn required(&self) -> impl Iterator<Item = &Concept> {
+        self.clauses.iter().filter_map(|c| match c {
+            Clause::Must(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// Whether nothing in the text constrains the result (all trials match).
+    pub fn is_match_all(&self) -> bool {
+        !self
+            .clauses
+            .iter()
+            .any(|c| matches!(c, Clause::Must(_) | Clause::Any(_) | Clause::AgeRange(..)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Lex {
+    Word(String),
+    Phrase(String),
+    Field(String, String, bool),
+    Not,
+    Or,
+    And,
+}
+
+/// Words too common in trial records to require: each would match nearly
+/// every trial, so requiring them only hides trials that phrase things
+/// differently. They still count inside quoted phrases.
+const STOP: [&str; 26] = [
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it",
+    "of", "on", "the", "to", "with", "vs", "trial", "trials", "study", "studies", "patients",
+    "versus",
+];
+
+fn lex(text: &str) -> Result<Vec<Lex>> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() || c.is_control() {
+            i += 1;
+            continue;
+        }
+        if c == '"' || c == '“' || c == '”' {
+            let start = i + 1;
+            let mut j = start;
+            while j < chars.len() && !matches!(chars[j], '"' | '“' | '”') {
+                j += 1;
+            }
+            if j >= chars.len() {
+                return Err(Error::Query(
+                    "a quote is not closed; add the closing \" or remove the opening one".into(),
+                ));
+            }
+            out.push(Lex::Phrase(chars[start..j].iter().collect()));
+            i = j + 1;
+            continue;
+        }
+        if c == '-' && i + 1 < chars.len() && !chars[i + 1].is_whitespace() {
+            out.push(Lex::Not);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() && !chars[i].is_control() {
+            if chars[i] == ':' {
+                break;
+            }
+            if chars[i] == '"' && i > start {
+                break;
+            }
+            i += 1;
+        }
+        let word: String = chars[start..i].iter().collect();
+        if i < chars.len() && chars[i] == ':' {
+            // field:value, field:"a phrase", age:[18 TO 65]
+            i += 1;
+            if i < chars.len() && chars[i] == '"' {
+                let s = i + 1;
+                let mut j = s;
+                while j < chars.len() && chars[j] != '"' {
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    return Err(Error::Query(format!(
+                        "the quote after {word}: is not closed"
+                    )));
+                }
+                out.push(Lex::Field(word, chars[s..j].iter().collect(), true));
+                i = j + 1;
+            } else if i < chars.len() && (chars[i] == '[' || chars[i] == '{') {
+                let s = i;
+                let mut j = s;
+                while j < chars.len() && chars[j] != ']' && chars[j] != '}' {
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    return Err(Error::Query(format!(
+                        "the range after {word}: is not closed; write {word}:[18 TO 65]"
+                    )));
+                }
+                out.push(Lex::Field(word, chars[s..=j].iter().collect(), false));
+                i = j + 1;
+            } else {
+                let s = i;
+                while i < chars.len() && !chars[i].is_whitespace() {
+                    i += 1;
+                }
+                let v: String = chars[s..i].iter().collect();
+                if v.is_empty() {
+                    out.push(Lex::Word(word));
+                } else {
+                    out.push(Lex::Field(word, v, false));
+                }
+            }
+            continue;
+        }
+        match word.as_str() {
+            "OR" | "||" => out.push(Lex::Or),
+            "AND" | "&&" => out.push(Lex::And),
+            "NOT" => out.push(Lex::Not),
+            _ => out.push(Lex::Word(word)),
+        }
+    }
+    Ok(out)
+}
+
+fn parse_range(v: &str) -> Result<(Option<f64>, Option<f64>)> {
+    let inner = v.trim_matches(|c| matches!(c, '[' | ']' | '{' | '}'));
+    let parts: Vec<&str> = inner.split_whitespace().collect();
+    let bound = |s: &str| -> Result<Option<f64>> {
+        if s == "*" {
+            return Ok(None);
+        }
+        s.parse::<f64>()
+            .map(Some)
+            .map_err(|_| Error::Query(format!("'{s}' in an age range is not a number")))
+    };
+    match parts.as_slice() {
+        [lo, to, hi] if to.eq_ignore_ascii_case("to") => Ok((bound(lo)?, bound(hi)?)),
+        _ => Err(Error::Query(format!(
+            "age range '{v}' is not understood; write age:[18 TO 65] (use * for an open end)"
+        ))),
+    }
+}
+
+fn concept(text: String, scope: Scope, exact: bool, syn: &Synonyms) -> Concept {
+    let expansions = if exact {
+        Vec::new()
+    } else {
+        syn.get(&key_of(&text)).map(<[_]>::to_vec).unwrap_or_default()
+    };
+    Concept {
+        text,
+        scope,
+        expansions,
+        exact,
+    }
+}
+
+/// Take phase and status wordings out of a run of free words.
+fn extract_boosts(words: &[String], q: &mut ParsedQuery) -> Vec<String> {
+    let joined = words.join(" ");
+    let lower = joined.to_ascii_lowercase();
+    let mut keep = vec![true; words.len()];
+    // Word index of each byte offset, to map regex spans back to words.
+    let mut starts = Vec::new();
+    let mut off = 0;
+    for w in words {
+        starts.push(off);
+        off += w.len() + 1;
+    }
+    let word_at = |byte: usize| starts.iter().rposition(|&s| s <= byte).unwrap_or(0);
+    static PHASE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(early\s+phase\s*(?:1|i)|phase\s*(?:[1-4]|iv|iii|ii|i)[abc]?(?:\s*(?:/|-|&|and|or|,)\s*(?:phase\s*)?(?:[1-4]|iv|iii|ii|i)[abc]?)*)\b",
+        )
+        .expect("static regex")
+    });
+    for m in PHASE.find_iter(&lower) {
+        q.phase_boosts.extend(normalize::parse_phases(m.as_str()));
+        for k in keep.iter_mut().take(word_at(m.end() - 1) + 1).skip(word_at(m.start())) {
+            *k = false;
+        }
+    }
+    const STATUS_PHRASES: [(&str, Status); 9] = [
+        ("not yet recruiting", Status::NotYetRecruiting),
+        ("active not recruiting", Status::ActiveNotRecruiting),
+        ("active, not recruiting", Status::ActiveNotRecruiting),
+        ("enrolling by invitation", Status::EnrollingByInvitation),
+        ("recruiting", Status::Recruiting),
+        ("completed", Status::Completed),
+        ("terminated", Status::Terminated),
+        ("withdrawn", Status::Withdrawn),
+        ("suspended", Status::Suspended),
+    ];
+    let mut taken = String::new();
+    for (phrase, st) in STATUS_PHRASES {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(phrase) {
+            let s = from + pos;
+            let e = s + phrase.len();
+            let bounded = (s == 0 || !lower.as_bytes()[s - 1].is_ascii_alphanumeric())
+                && (e == lower.len() || !lower.as_bytes()[e].is_ascii_alphanumeric());
+            let first = word_at(s);
+            let last = word_at(e - 1);
+            if bounded && keep[first..=last].iter().all(|k| *k) && !taken.contains(phrase) {
+                q.status_boosts.push(st);
+                taken.push_str(phrase);
+                taken.push('|');
+                for k in keep.iter_mut().take(last + 1).skip(first) {
+                    *k = false;
+                }
+            }
+            from = e;
+        }
+    }
+    q.phase_boosts.sort();
+    q.phase_boosts.dedup();
+    q.status_boosts.sort();
+    q.status_boosts.dedup();
+    words
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(w, _)| w.clone())
+        .collect()
+}
+
+/// Group a run of free words into concepts: the longest vocabulary span
+/// first, then single words.
+fn group_words(words: &[String], syn: &Synonyms) -> Vec<Concept> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let max = syn.max_span().max(1);
+    while i < words.len() {
+        let mut matched = None;
+        for len in (2..=max.min(words.len() - i)).rev() {
+            let span = words[i..i + len].join(" ");
+            if syn.get(&key_of(&span)).is_some() {
+                matched = Some((len, span));
+                break;
+            }
+        }
+        match matched {
+            Some((len, span)) => {
+                out.push(concept(span, Scope::All, false, syn));
+                i += len;
+            }
+            None => {
+                let w = &words[i];
+                let lw = w.to_lowercase();
+                if !STOP.contains(&lw.as_str()) && !analyze_positions(w, false).is_empty() {
+                    out.push(concept(w.clone(), Scope::All, false, syn));
+                }
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Parse query text into a plan.
+pub fn parse(text: &str, syn: &Synonyms) -> Result<ParsedQuery> {
+    let mut q = ParsedQuery::default();
+    let text: String = if text.chars().count() > MAX_QUERY_CHARS {
+        q.notes.push(format!(
+            "the query was cut to its first {MAX_QUERY_CHARS} characters"
+        ));
+        text.chars().take(MAX_QUERY_CHARS).collect()
+    } else {
+        text.to_string()
+    };
+    let lexed = lex(&text)?;
+    // Pass 1: turn lexemes into (negated, or_with_previous, concepts) items.
+    let mut items: Vec<(bool, bool, Vec<Concept>)> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut negate = false;
+    let mut or_next = false;
+    let flush = |words: &mut Vec<String>, items: &mut Vec<(bool, bool, Vec<Concept>)>, q: &mut ParsedQuery, or_next: &mut bool| {
+        if words.is_empty() {
+            return;
+        }
+        let rest = extract_boosts(words, q);
+        let concepts = group_words(&rest, syn);
+        for (k, c) in concepts.into_iter().enumerate() {
+            items.push((false, k == 0 && *or_next, vec![c]));
+        }
+        *or_next = false;
+        words.clear();
+    };
+    for l in lexed {
+        match l {
+            Lex::Word(w) if !negate => words.push(w),
+            Lex::Word(w) => {
+                flush(&mut words, &mut items, &mut q, &mut or_next);
+                if let Some(c) = nonempty(concept(w, Scope::All, false, syn)) {
+                    items.push((true, false, vec![c]));
+                }
+                negate = false;
+            }
+            Lex::Phrase(p) => {
+                flush(&mut words, &mut items, &mut q, &mut or_next);
+                if let Some(c) = nonempty(concept(p, Scope::All, true, syn)) {
+                    items.push((negate, or_next, vec![c]));
+                }
+                negate = false;
+                or_next = false;
+            }
+            Lex::Field(name, value, quoted) => {
+                flush(&mut words, &mut items, &mut q, &mut or_next);
+                if name.eq_ignore_ascii_case("age") {
+                    let (lo, hi) = if value.starts_with('[') || value.starts_with('{') {
+                        parse_range(&value)?
+                    } else {
+                        let a = value.parse::<f64>().map_err(|_| {
+                            Error::Query(format!(
+                                "age:{value} is not understood; write age:45 or age:[18 TO 65]"
+                            ))
+                        })?;
+                        (Some(a), Some(a))
+                    };
+                    q.clauses.push(Clause::AgeRange(lo, hi));
+                } else if let Some(scope) = Scope::from_prefix(&name) {
+                    if let Some(c) = nonempty(concept(value, scope, quoted, syn)) {
+                        items.push((negate, or_next, vec![c]));
+                    }
+                } else {
+                    // Not a field we know ("covid:19"?): search the words.
+                    q.notes.push(format!(
+                        "'{name}:' is not a field; searched as words (fields: title, condition, intervention, sponsor, id, eligibility, summary, location, age)"
+                    ));
+                    words.push(name);
+                    words.push(value);
+                    continue;
+                }
+                negate = false;
+                or_next = false;
+            }
+            Lex::Not => {
+                flush(&mut words, &mut items, &mut q, &mut or_next);
+                negate = true;
+            }
+            Lex::Or => {
+                flush(&mut words, &mut items, &mut q, &mut or_next);
+                or_next = !items.is_empty();
+            }
+            Lex::And => flush(&mut words, &mut items, &mut q, &mut or_next),
+        }
+    }
+    flush(&mut words, &mut items, &mut q, &mut or_next);
+    // Pass 2: fold OR chains into Any clauses.
+    let mut clauses: Vec<(bool, Vec<Concept>)> = Vec::new();
+    for (neg, or_prev, cs) in items {
+        match clauses.last_mut() {
+            Some((false, prev)) if or_prev && !neg => prev.extend(cs),
+            _ => clauses.push((neg, cs)),
+        }
+    }
+    let mut n = 0;
+    for (neg, mut cs) in clauses {
+        n += cs.len();
+        if n > MAX_CONCEPTS {
+            q.notes.push(format!(
+                "only the first {MAX_CONCEPTS} terms of the query were used"
+            ));
+            break;
+        }
+        q.clauses.push(match (neg, cs.len()) {
+            (true, _) => Clause::Not(cs.remove(0)),
+            (false, 1) => Clause::Must(cs.remove(0)),
+            (false, _) => Clause::Any(cs),
+        });
+    }
+    Ok(q)
+}
+
+fn nonempty(c: Concept) -> Option<Concept> {
+    if analyze_positions(&c.text, false).is_empty() {
+        None
+    } else {
+        Some(c)
+    }
+}
+
+/// A query for `text` in one area: a term, or a phrase when the text has
+/// several positions. `None` if the text has no searchable token.
+pub fn text_query(area: &Area, text: &str, slop: u32) -> Option<Box<dyn Query>> {
+    let positions = analyze_positions(text, area.stemmed);
+    let terms: Vec<Term> = positions
+        .iter()
+        .filter_map(|alts| alts.last())
+        .map(|t| Term::from_field_text(area.field, t))
+        .collect();
+    match terms.len() {
+        0 => None,
+        1 => Some(Box::new(TermQuery::new(
+            terms.into_iter().next()?,
+            IndexRecordOption::WithFreqs,
+        ))),
+        _ => {
+            let with_offsets: Vec<(usize, Term)> = terms.into_iter().enumerate().collect();
+            Some(Box::new(PhraseQuery::new_with_offset_and_slop(
+                with_offsets,
+                slop,
+            )))
+        }
+    }
+}
+
+fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option<Box<dyn Query>> {
+    let parts: Vec<Box<dyn Query>> = areas(fields, scope)
+        .iter()
+        .filter_map(|a| {
+            text_query(a, text, 0)
+                .map(|q| Box::new(BoostQuery::new(q, a.weight * weight)) as Box<dyn Query>)
+        })
+        .collect();
+    match parts.len() {
+        0 => None,
+        _ => Some(Box::new(DisjunctionMaxQuery::with_tie_breaker(parts, 0.25))),
+    }
+}
+
+/// The query for one concept: its literal words in every area of its scope,
+/// or any of its expansions at their lower weights.
+pub fn concept_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
+    let mut alts: Vec<Box<dyn Query>> = Vec::new();
+    alts.extend(areas_query(fields, c.scope, &c.text, 1.0));
+    for e in &c.expansions {
+        alts.extend(areas_query(fields, c.scope, &e.text, e.weight));
+    }
+    match alts.len() {
+        0 => None,
+        1 => alts.pop(),
+        _ => Some(Box::new(DisjunctionMaxQuery::with_tie_breaker(alts, 0.1))),
+    }
+}
+
+/// Score added for a phase or status named in the text.
+const CONSTRAINT_BOOST: f32 = 2.5;
+
+/// Build the tantivy query. With `relaxed`, required concepts become
+/// optional (at least one must match): the fallback when nothing matches all.
+pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut content_words: Vec<&str> = Vec::new();
+    for c in &q.clauses {
+        match c {
+            Clause::Must(c) => {
+                if let Some(qq) = concept_query(fields, c) {
+                    clauses.push((if relaxed { Occur::Should } else { Occur::Must }, qq));
+                }
+                if c.scope == Scope::All && !c.exact {
+                    content_words.push(&c.text);
+                }
+            }
+            Clause::Not(c) => {
+                if let Some(qq) = concept_query(fields, c) {
+                    clauses.push((Occur::MustNot, qq));
+                }
+            }
+            Clause::Any(cs) => {
+                let parts: Vec<(Occur, Box<dyn Query>)> = cs
+                    .iter()
+                    .filter_map(|c| concept_query(fields, c).map(|q| (Occur::Should, q)))
+                    .collect();
+                if !parts.is_empty() {
+                    clauses.push((
+                        if relaxed { Occur::Should } else { Occur::Must },
+                        Box::new(BooleanQuery::new(parts)),
+                    ));
+                }
+            }
+            Clause::AgeRange(lo, hi) => {
+                clauses.push((Occur::Must, age_overlap(fields, *lo, *hi)));
+            }
+        }
+    }
+    // A phrase match of the free words outranks the same words scattered.
+    if content_words.len() >= 2 {
+        let phrase = content_words.join(" ");
+        for (field, boost) in [(fields.title, 2.0), (fields.conditions, 1.5), (fields.summary, 1.0)] {
+            let area = Area {
+                field,
+                weight: boost,
+                stemmed: true,
+            };
+            if let Some(pq) = text_query(&area, &phrase, 2) {
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(pq, boost))));
+            }
+        }
+    }
+    for p in &q.phase_boosts {
+        let t = Term::from_field_u64(fields.phase, phase_code(*p));
+        clauses.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                CONSTRAINT_BOOST,
+            )),
+        ));
+    }
+    for s in &q.status_boosts {
+        let t = Term::from_field_u64(fields.status, status_code(*s));
+        clauses.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                CONSTRAINT_BOOST,
+            )),
+        ));
+    }
+    let has_positive = clauses
+        .iter()
+        .any(|(o, _)| matches!(o, Occur::Must | Occur::Should));
+    if !has_positive || (q.is_match_all() && clauses.iter().all(|(o, _)| *o != Occur::Must)) {
+        // Only boosts or exclusions: every trial is a candidate.
+        clauses.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// Trials whose age range [min_age, max_age] overlaps [lo, hi].
+pub fn age_overlap(fields: &Fields, lo: Option<f64>, hi: Option<f64>) -> Box<dyn Query> {
+    let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if let Some(hi) = hi {
+        parts.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Included(Term::from_field_f64(fields.min_age, hi)),
+            )),
+        ));
+    }
+    if let Some(lo) = lo {
+        parts.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_f64(fields.max_age, lo)),
+                Bound::Unbounded,
+            )),
+        ));
+    }
+    if parts.is_empty() {
+        return Box::new(tantivy::query::AllQuery);
+    }
+    Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(parts)), 0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> ParsedQuery {
+        parse(s, Synonyms::builtin()).unwrap()
+    }
+
+    #[test]
+    fn phase_and_status_words_become_boosts() {
+        let q = p("MSC sepsis phase 3");
+        assert_eq!(q.phase_boosts, vec![Phase::Phase3]);
+        let req: Vec<_> = q.required().map(|c| c.text.as_str()).collect();
+        assert_eq!(req, vec!["MSC", "sepsis"]);
+        let q = p("recruiting UC-MSC ARDS phase I/II");
+        assert_eq!(q.status_boosts, vec![Status::Recruiting]);
+        assert_eq!(q.phase_boosts, vec![Phase::Phase1, Phase::Phase2]);
+        let q = p("not yet recruiting knee");
+        assert_eq!(q.status_boosts, vec![Status::NotYetRecruiting]);
+    }
+
+    #[test]
+    fn vocabulary_spans_group_words() {
+        let q = p("mesenchymal stem cells knee osteoarthritis");
+        let req: Vec<_> = q.required().map(|c| c.text.as_str()).collect();
+        assert_eq!(req, vec!["mesenchymal stem cells", "knee osteoarthritis"]);
+        assert!(q.required().all(|c| !c.expansions.is_empty()));
+    }
+
+    #[test]
+    fn operators_and_fields() {
+        let q = p("\"cord blood\" -leukemia sepsis OR ARDS title:MSC age:[18 TO 65]");
+        assert!(matches!(&q.clauses[0], Clause::Must(c) if c.exact && c.text == "cord blood"));
+        assert!(matches!(&q.clauses[1], Clause::Not(c) if c.text == "leukemia"));
+        assert!(matches!(&q.clauses[2], Clause::Any(cs) if cs.len() == 2));
+        assert!(matches!(&q.clauses[3], Clause::Must(c) if c.scope == Scope::Title));
+        assert!(matches!(&q.clauses[4], Clause::AgeRange(Some(a), Some(b)) if *a == 18.0 && *b == 65.0));
+    }
+
+    #[test]
+    fn malformed_queries_are_errors_not_panics() {
+        assert!(parse("\"unclosed", Synonyms::builtin()).is_err());
+        assert!(parse("age:[18 TO", Synonyms::builtin()).is_err());
+        assert!(parse("age:[x TO 3]", Synonyms::builtin()).is_err());
+        for s in ["", "-", "OR", "AND OR NOT", "(((", "))", "::", "title:", "🧬🧬", "مرحبا", "' OR 1=1; --", "$(rm -rf /)"] {
+            let _ = parse(s, Synonyms::builtin());
+        }
+        let long = "stem ".repeat(5000);
+        let q = p(&long);
+        assert!(q.clauses.len() <= MAX_CONCEPTS);
+    }
+}
