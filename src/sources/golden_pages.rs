@@ -48,6 +48,22 @@ fn seeds_are_detected_as_their_layout() {
 }
 
 #[test]
+fn reader_reports_each_seed_in_its_format() {
+    for (stem, format) in SEEDS {
+        let path = root().join("tests/data/seeds").join(format!("{stem}.txt"));
+        let mut got = Vec::new();
+        let report = super::read_file(&path, stem, &super::Limits::default(), &mut |item| {
+            if let super::Item::Trial(t) = item {
+                got.push(t.sources.first().map(|s| s.format));
+            }
+        })
+        .expect("seed is readable");
+        assert_eq!(got, vec![Some(format)], "{stem}");
+        assert_eq!(report.records, vec![(format, 1)], "{stem}");
+    }
+}
+
+#[test]
 fn seeds_match_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
     let mut mismatched = Vec::new();
@@ -345,6 +361,35 @@ fn adapters_never_panic_on_cut_or_odd_pages() {
         let _ = super::generic::parse(p);
         if let Some(mut t) = parse_page(detect_page(p), p) {
             t.finalize();
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Arbitrary text, and seed-like lines in arbitrary order, never panic.
+    #[test]
+    fn adapters_never_panic_on_any_text(
+        s in "\\PC{0,400}",
+        picks in proptest::collection::vec(0usize..400, 0..60),
+    ) {
+        let pool: Vec<String> = SEEDS
+            .iter()
+            .flat_map(|(stem, _)| seed_text(stem).lines().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        let shuffled: Vec<&str> = picks
+            .iter()
+            .filter_map(|i| pool.get(i % pool.len().max(1)).map(String::as_str))
+            .collect();
+        for p in [s.clone(), shuffled.join("\n"), format!("{s}\n{}", shuffled.join("\n"))] {
+            let _ = super::trialx::parse(&p);
+            let _ = super::ignite::parse(&p);
+            let _ = super::veeva::parse(&p);
+            let _ = super::clinconnect::parse(&p);
+            if let Some(mut t) = parse_page(detect_page(&p), &p) {
+                t.finalize();
+            }
         }
     }
 }
