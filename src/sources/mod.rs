@@ -19,6 +19,9 @@ pub mod text;
 pub mod trialx;
 pub mod veeva;
 
+#[cfg(test)]
+mod golden_pages;
+
 use crate::trial::{Format, Source, Trial};
 use std::fmt;
 use std::fs::File;
