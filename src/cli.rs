@@ -203,7 +203,7 @@ pub enum QueryFormat {
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     /// The query (several words may be given unquoted).
-    #[arg(value_name = "QUERY", num_args = 0.., allow_hyphen_values = true)]
+    #[arg(value_name = "QUERY", num_args = 0..)]
     pub text: Vec<String>,
     /// Filters.
     #[command(flatten)]
@@ -254,7 +254,7 @@ pub struct FacetsArgs {
     /// The field: status, phase, study_type, condition, intervention, sponsor, country.
     pub field: String,
     /// Query text (optional: all trials).
-    #[arg(value_name = "QUERY", num_args = 0.., allow_hyphen_values = true)]
+    #[arg(value_name = "QUERY", num_args = 0..)]
     pub text: Vec<String>,
     /// Filters.
     #[command(flatten)]
@@ -284,7 +284,7 @@ pub enum ExportFormat {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Query text (optional: all trials).
-    #[arg(value_name = "QUERY", num_args = 0.., allow_hyphen_values = true)]
+    #[arg(value_name = "QUERY", num_args = 0..)]
     pub text: Vec<String>,
     /// Filters.
     #[command(flatten)]

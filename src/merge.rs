@@ -139,6 +139,27 @@ fn filled_fields(t: &Trial) -> usize {
     opt.iter().filter(|b| **b).count()
 }
 
+/// How close a record is to the registry's own words (lower is closer):
+/// ClinicalTrials.gov downloads, then pages that copy the record verbatim
+/// (Ignite, Veeva), then pages that rewrite it (TrialX, ClinConnect's lay
+/// summaries), then pages of unknown layout. Among structured records the
+/// newest wins; among pages of one kind, the richest.
+fn authority(t: &Trial) -> u8 {
+    use crate::trial::Format::*;
+    t.sources
+        .iter()
+        .map(|s| match s.format {
+            CtgovJson | CtgovXml | CtgovCsv | CtgovCsvClassic => 0,
+            Ignite => 1,
+            Veeva => 2,
+            Trialx => 3,
+            Clinconnect => 4,
+            Generic => 5,
+        })
+        .min()
+        .unwrap_or(5)
+}
+
 /// Merge the records of one trial, best source first.
 pub fn merge_group(mut group: Vec<Trial>) -> Trial {
     if group.len() == 1 {
@@ -146,11 +167,16 @@ pub fn merge_group(mut group: Vec<Trial>) -> Trial {
         t.finalize();
         return t;
     }
-    let structured = |t: &Trial| t.sources.iter().any(|s| s.format.is_structured());
     group.sort_by(|a, b| {
-        structured(b)
-            .cmp(&structured(a))
-            .then_with(|| b.last_updated.cmp(&a.last_updated))
+        authority(a)
+            .cmp(&authority(b))
+            .then_with(|| {
+                if authority(a) == 0 {
+                    b.last_updated.cmp(&a.last_updated)
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
             .then_with(|| filled_fields(b).cmp(&filled_fields(a)))
             .then_with(|| a.sources.cmp(&b.sources))
     });

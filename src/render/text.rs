@@ -47,12 +47,12 @@ impl Style {
         self.paint(code, s.as_str())
     }
 
-    /// Turn `<mark>`…`</mark>` into highlighting (or `*word*`-free plain text).
+    /// Turn `<mark>`…`</mark>` into highlighting, or `*word*` without colour.
     fn marks(&self, s: &str) -> String {
         if self.color {
             s.replace("<mark>", HIGHLIGHT).replace("</mark>", RESET)
         } else {
-            s.replace("<mark>", "").replace("</mark>", "")
+            s.replace("<mark>", "*").replace("</mark>", "*")
         }
     }
 }

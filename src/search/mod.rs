@@ -281,7 +281,7 @@ impl Searcher {
                 .iter()
                 .filter(|c| matches!(c, query::Clause::Any(_)))
                 .count();
-        if fruit.total == 0 && required >= 2 {
+        if fruit.total == 0 && required >= 3 {
             q = make(true);
             fruit = searcher.search(&*q, &collector)?;
             if fruit.total > 0 {
@@ -474,6 +474,7 @@ fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String
         .or(t.description.as_deref())
         .or(t.other_text.as_deref())
         .unwrap_or("");
+    let lead = lead.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut cut: String = lead.chars().take(200).collect();
     if lead.chars().count() > 200 {
         cut.push('…');
@@ -500,5 +501,5 @@ fn mark(s: &tantivy::snippet::Snippet) -> String {
         last = r.end;
     }
     out.push_str(&escape_marks(&frag[last..]));
-    out.trim().to_string()
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }

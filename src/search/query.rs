@@ -570,6 +570,10 @@ pub fn text_query(area: &Area, text: &str, slop: u32) -> Option<Box<dyn Query>> 
 }
 
 fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option<Box<dyn Query>> {
+    // A phrase's BM25 score grows with its length; dividing by the number of
+    // positions keeps a six-word synonym from outscoring the two words typed.
+    let n = analyze_positions(text, false).len().max(1) as f32;
+    let weight = weight / n.sqrt();
     let parts: Vec<Box<dyn Query>> = areas(fields, scope)
         .iter()
         .filter_map(|a| {
@@ -606,6 +610,11 @@ const CONSTRAINT_BOOST: f32 = 2.5;
 pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut content_words: Vec<&str> = Vec::new();
+    let n_required = q
+        .clauses
+        .iter()
+        .filter(|c| matches!(c, Clause::Must(_) | Clause::Any(_)))
+        .count();
     for c in &q.clauses {
         match c {
             Clause::Must(c) => {
@@ -671,6 +680,28 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
                 CONSTRAINT_BOOST,
             )),
         ));
+    }
+    if relaxed {
+        // All but one required concept must still match: a relaxed query
+        // forgives one missing word, it does not become "any word".
+        let min = n_required.saturating_sub(1).max(1);
+        let (shoulds, others): (Vec<_>, Vec<_>) =
+            clauses.into_iter().partition(|(o, _)| *o == Occur::Should);
+        let mut core = Vec::new();
+        let mut extras = Vec::new();
+        for (i, c) in shoulds.into_iter().enumerate() {
+            if i < n_required {
+                core.push(c);
+            } else {
+                extras.push(c);
+            }
+        }
+        clauses = others;
+        clauses.push((
+            Occur::Must,
+            Box::new(BooleanQuery::with_minimum_required_clauses(core, min)),
+        ));
+        clauses.extend(extras);
     }
     let has_positive = clauses
         .iter()
