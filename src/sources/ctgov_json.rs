@@ -716,7 +716,15 @@ pub(crate) fn design_value(s: &str) -> Option<String> {
     if s.eq_ignore_ascii_case("n/a") || s == "NA" {
         return Some("N/A".into());
     }
-    clean(s).map(|s| display_design(&s))
+    let s = clean(s)?;
+    // Only enum names ("SINGLE_GROUP") are translated; a value already in
+    // display form ("Non-Randomized", "None (Open Label)") is kept as written,
+    // since display_enum would lower-case its inner capitals.
+    if s.chars().any(|c| c.is_lowercase()) {
+        Some(s)
+    } else {
+        Some(display_design(&s))
+    }
 }
 
 /// The age-group words ClinicalTrials.gov uses, from an enum ("OLDER_ADULT")

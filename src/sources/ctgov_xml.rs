@@ -171,15 +171,16 @@ fn push(v: &mut Vec<String>, s: &str) {
     }
 }
 
-/// Masking as the API names it: "Quadruple (Participant, Care Provider, ...)"
-/// becomes "Quadruple"; "None (Open Label)" stays whole.
+/// Masking as the API's display names it: "Quadruple (Participant, Care
+/// Provider, ...)" and "DOUBLE (PARTICIPANT, INVESTIGATOR)" become "Quadruple"
+/// and "Double"; any "None ..." is "None (Open Label)".
 pub(crate) fn masking_label(s: &str) -> Option<String> {
     let s = s.trim();
     if s.to_ascii_lowercase().starts_with("none") {
         return Some("None (Open Label)".into());
     }
     let head = s.split(" (").next().unwrap_or(s);
-    clean(head)
+    design_value(head)
 }
 
 /// "Accepts Healthy Volunteers", "Yes", "No".
