@@ -202,6 +202,9 @@ pub fn read<R: BufRead>(
         ));
     }
     let mut record = csv::StringRecord::new();
+    // Data rows counted from 1 after the header. (No line number: with CRLF
+    // ends the csv crate's line count lags one line behind at a row's start,
+    // and a quoted field may span lines anyway.)
     let mut row = 0usize;
     loop {
         row += 1;
@@ -209,12 +212,8 @@ pub fn read<R: BufRead>(
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                let line = e
-                    .position()
-                    .map(|p| format!(" (line {})", p.line()))
-                    .unwrap_or_default();
                 emit(Item::Warning(format!(
-                    "row {row}{line}: {}; row skipped",
+                    "row {row}: {}; row skipped",
                     csv_reason(&e)
                 )));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
@@ -223,6 +222,18 @@ pub fn read<R: BufRead>(
                 }
                 continue;
             }
+        }
+        // Both exports fill this cell with exactly one NCT id. Anything else
+        // means the row is damaged, typically an unclosed quote that merged
+        // it with the next line(s) into a record that happens to have the
+        // right number of fields.
+        let nct_cell = cols.nct.and_then(|i| record.get(i)).unwrap_or("").trim();
+        if !nct_cell.is_empty() && !is_nct(nct_cell) {
+            let shown: String = nct_cell.chars().take(40).collect();
+            emit(Item::Warning(format!(
+                "row {row}: NCT Number cell {shown:?} is not an NCT id (broken quoting?); row skipped"
+            )));
+            continue;
         }
         let t = convert(&record, &cols);
         if t.nct_id.is_none() && t.title.is_none() {
@@ -234,6 +245,12 @@ pub fn read<R: BufRead>(
         emit(Item::Trial(Box::new(t)));
     }
     Ok(())
+}
+
+fn is_nct(s: &str) -> bool {
+    s.len() == 11
+        && s[..3].eq_ignore_ascii_case("NCT")
+        && s[3..].bytes().all(|b| b.is_ascii_digit())
 }
 
 fn csv_reason(e: &csv::Error) -> String {

@@ -716,6 +716,10 @@ pub(crate) fn design_value(s: &str) -> Option<String> {
     if s.eq_ignore_ascii_case("n/a") || s == "NA" {
         return Some("N/A".into());
     }
+    // Masking "NONE" is an answer too (open label), not clean's placeholder.
+    if s == "NONE" {
+        return Some(display_design(s));
+    }
     let s = clean(s)?;
     // Only enum names ("SINGLE_GROUP") are translated; a value already in
     // display form ("Non-Randomized", "None (Open Label)") is kept as written,
@@ -917,6 +921,10 @@ mod tests {
         assert_eq!(t[0].min_age_years, Some(0.5));
         assert_eq!(t[0].age_groups, vec!["Child", "Older Adult"]);
         assert_eq!(t[0].phases.len(), 2);
+        assert_eq!(design_value("NONE").as_deref(), Some("None (Open Label)"));
+        assert_eq!(design_value("NA").as_deref(), Some("N/A"));
+        assert_eq!(design_value("Non-Randomized").as_deref(), Some("Non-Randomized"));
+        assert_eq!(design_value("SINGLE_GROUP").as_deref(), Some("Single Group Assignment"));
     }
 
     #[test]

@@ -55,7 +55,16 @@ pub fn read<R: BufRead>(
             Ok(e) => e,
             Err(e) => {
                 let pos = xml.error_position();
-                let reason = format!("{e} (at byte {pos})");
+                // Every quick-xml syntax error except a bad `<!` is a
+                // construct left open at the end of the input.
+                let reason = match e {
+                    quick_xml::Error::Syntax(s)
+                        if s != quick_xml::errors::SyntaxError::InvalidBangMarkup =>
+                    {
+                        format!("cut short: {e} (at byte {pos})")
+                    }
+                    _ => format!("{e} (at byte {pos})"),
+                };
                 return fail(records, trials, emit, reason);
             }
         };
