@@ -742,6 +742,14 @@ pub(crate) fn age_group(s: &str) -> Option<String> {
     }
 }
 
+/// A site's status in the display form the XML and the overall status use
+/// ("Not yet recruiting", not display_enum's "Not Yet Recruiting").
+pub(crate) fn site_status(s: &str) -> String {
+    parse_status(s)
+        .map(|st| st.as_str().to_string())
+        .unwrap_or_else(|| display_enum(s))
+}
+
 fn convert(p: Protocol, d: Derived) -> Trial {
     let mut t = Trial::default();
     let id = &p.identification_module.0;
@@ -842,7 +850,7 @@ fn convert(p: Protocol, d: Derived) -> Trial {
             city: text(&l.city),
             state: text(&l.state),
             country: l.country.get().and_then(normalize_country),
-            status: text(&l.status).map(|s| display_enum(&s)),
+            status: text(&l.status).map(|s| site_status(&s)),
         };
         if loc != Location::default() {
             t.locations.push(loc);
@@ -921,10 +929,17 @@ mod tests {
         assert_eq!(t[0].min_age_years, Some(0.5));
         assert_eq!(t[0].age_groups, vec!["Child", "Older Adult"]);
         assert_eq!(t[0].phases.len(), 2);
+        assert_eq!(site_status("NOT_YET_RECRUITING"), "Not yet recruiting");
         assert_eq!(design_value("NONE").as_deref(), Some("None (Open Label)"));
         assert_eq!(design_value("NA").as_deref(), Some("N/A"));
-        assert_eq!(design_value("Non-Randomized").as_deref(), Some("Non-Randomized"));
-        assert_eq!(design_value("SINGLE_GROUP").as_deref(), Some("Single Group Assignment"));
+        assert_eq!(
+            design_value("Non-Randomized").as_deref(),
+            Some("Non-Randomized")
+        );
+        assert_eq!(
+            design_value("SINGLE_GROUP").as_deref(),
+            Some("Single Group Assignment")
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! out of the text with one warning. Nesting deeper than `limits.max_depth`
 //! stops the file.
 
-use super::ctgov_json::design_value;
+use super::ctgov_json::{design_value, site_status};
 use super::{Item, Limits, SkipReason};
 use crate::normalize::{
     clean, clean_block, display_enum, find_nct, intervention_type, normalize_country, parse_age,
@@ -108,16 +108,9 @@ pub fn read<R: BufRead>(
                 text.clear();
             }
             Event::Empty(_) => {}
-            Event::Text(e) => {
-                if study.is_some() {
-                    text.push_str(&e.xml10_content());
-                }
-            }
-            Event::CData(e) => {
-                if study.is_some() {
-                    text.push_str(&e.into_inner());
-                }
-            }
+            // Text outside a study is never kept, so a huge wrapper costs nothing.
+            Event::Text(e) if study.is_some() => text.push_str(&e.xml10_content()),
+            Event::CData(e) if study.is_some() => text.push_str(&e.into_inner()),
             Event::GeneralRef(r) => {
                 if study.is_none() {
                     continue;
@@ -260,7 +253,7 @@ impl Builder {
             ["location", "facility", "address", "country"] => {
                 self.location.country = normalize_country(text)
             }
-            ["location", "status"] => self.location.status = clean(text),
+            ["location", "status"] => self.location.status = clean(text).map(|s| site_status(&s)),
             ["location"] => {
                 let l = std::mem::take(&mut self.location);
                 if l != Location::default() {

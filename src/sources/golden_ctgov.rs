@@ -226,7 +226,12 @@ fn cross_format_same_study_agrees() {
     assert_eq!(j.design.masking.as_deref(), Some("Double"));
     assert_eq!(c.start_date.as_deref(), Some("2021-03-02"));
     assert_eq!(j.start_date.as_deref(), Some("2022-06-30"));
-    assert!(c.last_updated < j.last_updated, "{:?} {:?}", c.last_updated, j.last_updated);
+    assert!(
+        c.last_updated < j.last_updated,
+        "{:?} {:?}",
+        c.last_updated,
+        j.last_updated
+    );
     // What agrees.
     assert_eq!(c.title, j.title);
     assert_eq!(c.phases, j.phases);
@@ -320,14 +325,19 @@ fn zip_of_json_files_reads_like_the_files() {
     let mut unpacked = Vec::new();
     for n in &names {
         let bytes = std::fs::read(root().join("tests/data/ctgov/json").join(n)).expect("data");
-        zip.start_file(format!("ctg/{n}"), opts).expect("start entry");
+        zip.start_file(format!("ctg/{n}"), opts)
+            .expect("start entry");
         zip.write_all(&bytes).expect("write entry");
         unpacked.extend(read_data(&format!("json/{n}")).trials);
     }
     zip.finish().expect("finish zip");
     let r = read_path(&zip_path, "studies.zip");
     let report = r.result.expect("zip reads");
-    assert!(report.skipped_entries.is_empty(), "{:?}", report.skipped_entries);
+    assert!(
+        report.skipped_entries.is_empty(),
+        "{:?}",
+        report.skipped_entries
+    );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     let entries: Vec<Option<String>> = r
         .trials
@@ -351,7 +361,9 @@ fn malformed_inputs_are_reported_not_fatal() {
     let texts: Vec<String> = data_files("json")
         .iter()
         .take(3)
-        .map(|n| std::fs::read_to_string(root().join("tests/data/ctgov/json").join(n)).expect("data"))
+        .map(|n| {
+            std::fs::read_to_string(root().join("tests/data/ctgov/json").join(n)).expect("data")
+        })
         .collect();
     let full = format!("[{}]", texts.join(","));
     let cut = &full[..full.len() - texts[2].len() / 2];
@@ -362,10 +374,14 @@ fn malformed_inputs_are_reported_not_fatal() {
     assert!(r.warnings[0].contains("after record 2") && r.warnings[0].contains("cut short"));
     // 10,000-deep JSON: a clean skip.
     let r = read_path(&write("deep.json", &"[".repeat(10_000)), "deep.json");
-    assert!(matches!(r.result, Err(SkipReason::Malformed(_))), "{:?}", r.result);
+    assert!(
+        matches!(r.result, Err(SkipReason::Malformed(_))),
+        "{:?}",
+        r.result
+    );
     // Truncated XML: nothing complete, so a clean skip with the reason.
-    let xml = std::fs::read_to_string(root().join("tests/data/ctgov/xml/NCT05482568.xml"))
-        .expect("data");
+    let xml =
+        std::fs::read_to_string(root().join("tests/data/ctgov/xml/NCT05482568.xml")).expect("data");
     let r = read_path(&write("cut.xml", &xml[..xml.len() / 2]), "cut.xml");
     match &r.result {
         Err(SkipReason::Malformed(m)) => {
@@ -374,9 +390,18 @@ fn malformed_inputs_are_reported_not_fatal() {
         other => panic!("{other:?}"),
     }
     // Two studies in a wrapper, the second cut: the first is kept.
-    let body = xml.trim_start_matches(|c| c != '<').replacen("<?xml", "<?skip", 1);
-    let body = body.split_once("?>").map(|(_, b)| b).unwrap_or(&body).to_string();
-    let wrapped = format!("<?xml version=\"1.0\"?><search_results>{body}{}", &body[..body.len() / 2]);
+    let body = xml
+        .trim_start_matches(|c| c != '<')
+        .replacen("<?xml", "<?skip", 1);
+    let body = body
+        .split_once("?>")
+        .map(|(_, b)| b)
+        .unwrap_or(&body)
+        .to_string();
+    let wrapped = format!(
+        "<?xml version=\"1.0\"?><search_results>{body}{}",
+        &body[..body.len() / 2]
+    );
     let r = read_path(&write("two.xml", &wrapped), "two.xml");
     assert!(r.result.is_ok(), "{:?}", r.result);
     assert_eq!(r.trials.len(), 1);
@@ -405,7 +430,11 @@ fn malformed_inputs_are_reported_not_fatal() {
     assert!(r.result.is_ok(), "{:?}", r.result);
     assert_eq!(r.trials.len(), 4);
     assert_eq!(r.warnings.len(), 1);
-    assert!(r.warnings[0].starts_with("row 2: 4 fields"), "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].starts_with("row 2: 4 fields"),
+        "{:?}",
+        r.warnings
+    );
     // A row with an unterminated quote.
     let mut lines: Vec<&str> = csv.lines().collect();
     lines.insert(3, "99,\"NCT09999998,Bad quote");
@@ -459,5 +488,8 @@ fn full_ctgov_data() {
     let no_title = total.iter().filter(|t| t.title.is_none()).count();
     let no_status = total.iter().filter(|t| t.status.is_none()).count();
     let no_nct = total.iter().filter(|t| t.nct_id.is_none()).count();
-    println!("all: {} records; without title {no_title}, status {no_status}, NCT id {no_nct}", total.len());
+    println!(
+        "all: {} records; without title {no_title}, status {no_status}, NCT id {no_nct}",
+        total.len()
+    );
 }
