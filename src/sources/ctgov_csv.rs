@@ -248,9 +248,9 @@ pub fn read<R: BufRead>(
 }
 
 fn is_nct(s: &str) -> bool {
-    s.len() == 11
-        && s[..3].eq_ignore_ascii_case("NCT")
-        && s[3..].bytes().all(|b| b.is_ascii_digit())
+    // Bytes, not str slices: a multi-byte character must not panic here.
+    let b = s.as_bytes();
+    b.len() == 11 && b[..3].eq_ignore_ascii_case(b"NCT") && b[3..].iter().all(u8::is_ascii_digit)
 }
 
 fn csv_reason(e: &csv::Error) -> String {
@@ -430,6 +430,7 @@ mod tests {
         );
         assert_eq!(detect_header(&CURRENT.join(",")), Some(Format::CtgovCsv));
         assert_eq!(detect_header("NCT Number: NCT01234567, Title: x"), None);
+        assert!(is_nct("nct01234567") && !is_nct("NC\u{e9}12345678") && !is_nct("NCT0123456"));
         assert_eq!(detect_header("Study details\nNCT Number,Title"), None);
     }
 
