@@ -14,6 +14,8 @@ pub mod ctgov_csv;
 pub mod ctgov_json;
 pub mod ctgov_xml;
 pub mod generic;
+#[cfg(test)]
+mod golden_ctgov;
 pub mod ignite;
 pub mod text;
 pub mod trialx;
