@@ -110,7 +110,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 serde_json::to_writer_pretty(&mut out, &v)?;
                 writeln!(out)?;
             } else {
-                let w = values.iter().map(|(_, n)| n.to_string().len()).max().unwrap_or(1);
+                let w = values
+                    .iter()
+                    .map(|(_, n)| n.to_string().len())
+                    .max()
+                    .unwrap_or(1);
                 for (v, n) in &values {
                     writeln!(out, "{n:>w$}  {v}")?;
                 }
@@ -189,23 +193,38 @@ fn run_index(dir: &IndexDir, a: cli::IndexArgs, out: &mut dyn Write) -> Result<O
         serde_json::to_writer_pretty(&mut *out, &summary)?;
         writeln!(out).map_err(|e| Error::io("writing", e))?;
     } else {
-        let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| Error::io("writing", e));
-        w(out, format!(
-            "indexed {} trial{} from {} record{} in {} of {} files ({:.2}s) into {}",
-            summary.trials,
-            if summary.trials == 1 { "" } else { "s" },
-            summary.records.values().sum::<usize>(),
-            if summary.records.values().sum::<usize>() == 1 { "" } else { "s" },
-            summary.files_read,
-            summary.files_seen,
-            summary.seconds,
-            summary.index
-        ))?;
+        let w = |out: &mut dyn Write, s: String| {
+            writeln!(out, "{s}").map_err(|e| Error::io("writing", e))
+        };
+        w(
+            out,
+            format!(
+                "indexed {} trial{} from {} record{} in {} of {} files ({:.2}s) into {}",
+                summary.trials,
+                if summary.trials == 1 { "" } else { "s" },
+                summary.records.values().sum::<usize>(),
+                if summary.records.values().sum::<usize>() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                summary.files_read,
+                summary.files_seen,
+                summary.seconds,
+                summary.index
+            ),
+        )?;
         for (f, n) in &summary.records {
             w(out, format!("  {n:>7} records  {f}"))?;
         }
         if !summary.skipped.is_empty() {
-            w(out, format!("  {:>7} skipped  (reasons above; `trialsearch stats` lists them)", summary.skipped.len()))?;
+            w(
+                out,
+                format!(
+                    "  {:>7} skipped  (reasons above; `trialsearch stats` lists them)",
+                    summary.skipped.len()
+                ),
+            )?;
         }
         if summary.warnings > 0 {
             w(out, format!("  {:>7} warnings", summary.warnings))?;
@@ -214,7 +233,10 @@ fn run_index(dir: &IndexDir, a: cli::IndexArgs, out: &mut dyn Write) -> Result<O
     if a.strict && !summary.skipped.is_empty() {
         return Err(Error::Input {
             path: a.paths.first().cloned().unwrap_or_default(),
-            reason: format!("{} file(s) skipped and --strict was given", summary.skipped.len()),
+            reason: format!(
+                "{} file(s) skipped and --strict was given",
+                summary.skipped.len()
+            ),
         });
     }
     if summary.trials == 0 {
@@ -224,7 +246,12 @@ fn run_index(dir: &IndexDir, a: cli::IndexArgs, out: &mut dyn Write) -> Result<O
     Ok(Outcome::Found)
 }
 
-fn run_query(dir: &IndexDir, a: cli::QueryArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+fn run_query(
+    dir: &IndexDir,
+    a: cli::QueryArgs,
+    color: ColorChoice,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
     let filters = a.filters.to_filters()?;
     let facets = a
         .facet
@@ -281,7 +308,13 @@ fn run_stats(dir: &IndexDir, json: bool, out: &mut dyn Write) -> anyhow::Result<
         writeln!(out)?;
     } else {
         writeln!(out, "{} trials in {}", m.trials, dir.root().display())?;
-        writeln!(out, "files: {} seen, {} read, {} skipped", m.files_seen, m.files_read, m.skipped.len())?;
+        writeln!(
+            out,
+            "files: {} seen, {} read, {} skipped",
+            m.files_seen,
+            m.files_read,
+            m.skipped.len()
+        )?;
         writeln!(out, "\nrecords per format:")?;
         for (f, n) in &m.records {
             writeln!(out, "  {n:>8}  {f}")?;
@@ -302,5 +335,9 @@ fn run_stats(dir: &IndexDir, json: bool, out: &mut dyn Write) -> anyhow::Result<
             }
         }
     }
-    Ok(if m.trials > 0 { Outcome::Found } else { Outcome::NothingFound })
+    Ok(if m.trials > 0 {
+        Outcome::Found
+    } else {
+        Outcome::NothingFound
+    })
 }

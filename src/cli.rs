@@ -23,7 +23,13 @@ use std::path::PathBuf;
   trialsearch show NCT06416709")]
 pub struct Cli {
     /// The index directory.
-    #[arg(long, global = true, env = "TRIALSEARCH_INDEX", default_value = "index", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "TRIALSEARCH_INDEX",
+        default_value = "index",
+        value_name = "DIR"
+    )]
     pub index: PathBuf,
 
     /// When to colour output: auto (a terminal, and NO_COLOR unset), always, never.
@@ -67,28 +73,40 @@ pub enum Command {
     /// zip of studies), legacy XML, and both CSV exports. Records of one trial
     /// in several files become one result. Unreadable files are reported and
     /// skipped; the previous index stays searchable until the new one is done.
-    #[command(after_help = "Examples:\n  trialsearch index corpus/\n  trialsearch index ~/downloads/ctg-studies.json.zip corpus/ --index ~/trials-index")]
+    #[command(
+        after_help = "Examples:\n  trialsearch index corpus/\n  trialsearch index ~/downloads/ctg-studies.json.zip corpus/ --index ~/trials-index"
+    )]
     Index(IndexArgs),
     /// Search the index.
     #[command(after_help = QUERY_HELP)]
     Query(QueryArgs),
     /// Show one trial's whole record, by NCT id or any registry id.
-    #[command(after_help = "Examples:\n  trialsearch show NCT06416709\n  trialsearch show nct05689008 --json")]
+    #[command(
+        after_help = "Examples:\n  trialsearch show NCT06416709\n  trialsearch show nct05689008 --json"
+    )]
     Show(ShowArgs),
     /// Counts of the built index: trials, per format, and how often each field is filled.
     #[command(after_help = "Examples:\n  trialsearch stats\n  trialsearch stats --json")]
     Stats(StatsArgs),
     /// Count the values of one field over the trials matching a query.
-    #[command(after_help = "Examples:\n  trialsearch facets country\n  trialsearch facets sponsor \"knee osteoarthritis\" --status recruiting")]
+    #[command(
+        after_help = "Examples:\n  trialsearch facets country\n  trialsearch facets sponsor \"knee osteoarthritis\" --status recruiting"
+    )]
     Facets(FacetsArgs),
     /// Write the normalized records of matching trials (all by default).
-    #[command(after_help = "Examples:\n  trialsearch export --format ndjson > trials.ndjson\n  trialsearch export \"MSC ARDS\" --format csv > ards.csv")]
+    #[command(
+        after_help = "Examples:\n  trialsearch export --format ndjson > trials.ndjson\n  trialsearch export \"MSC ARDS\" --format csv > ards.csv"
+    )]
     Export(ExportArgs),
     /// Measure ranking quality: nDCG@10, P@10 and Recall@100 for judged queries.
-    #[command(after_help = "Examples:\n  trialsearch eval tests/relevance/queries.tsv tests/relevance/qrels.txt\n  trialsearch eval queries.tsv qrels.txt --baseline --json")]
+    #[command(
+        after_help = "Examples:\n  trialsearch eval tests/relevance/queries.tsv tests/relevance/qrels.txt\n  trialsearch eval queries.tsv qrels.txt --baseline --json"
+    )]
     Eval(EvalArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Examples:\n  trialsearch completions bash > /etc/bash_completion.d/trialsearch\n  trialsearch completions zsh > ~/.zfunc/_trialsearch")]
+    #[command(
+        after_help = "Examples:\n  trialsearch completions bash > /etc/bash_completion.d/trialsearch\n  trialsearch completions zsh > ~/.zfunc/_trialsearch"
+    )]
     Completions(CompletionsArgs),
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  trialsearch man > trialsearch.1 && man ./trialsearch.1")]
@@ -344,19 +362,31 @@ pub fn parse_statuses(v: &[String]) -> Result<Vec<Status>> {
 
 fn split_list(s: &str) -> Vec<String> {
     // "active, not recruiting" contains a comma: only split on '|'.
-    s.split('|').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()
+    s.split('|')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
 }
 
 /// Parse `--phase` values: `2`, `ii`, `phase 2`, `PHASE2`, `early1`, `na`, `1/2`.
 pub fn parse_phase_args(v: &[String]) -> Result<Vec<Phase>> {
     let mut out = Vec::new();
-    for raw in v.iter().flat_map(|s| s.split([',', '|']).map(str::trim).map(str::to_string).collect::<Vec<_>>()) {
+    for raw in v.iter().flat_map(|s| {
+        s.split([',', '|'])
+            .map(str::trim)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    }) {
         let k = raw.to_ascii_lowercase().replace([' ', '_', '-'], "");
         let parsed = match k.as_str() {
             "early1" | "earlyphase1" | "early" | "0" | "earlyi" => vec![Phase::EarlyPhase1],
             "na" | "n/a" | "notapplicable" => vec![Phase::NotApplicable],
             _ => {
-                let text = if k.starts_with("phase") { raw.clone() } else { format!("phase {raw}") };
+                let text = if k.starts_with("phase") {
+                    raw.clone()
+                } else {
+                    format!("phase {raw}")
+                };
                 normalize::parse_phases(&text)
             }
         };
@@ -377,11 +407,19 @@ pub fn parse_phase_args(v: &[String]) -> Result<Vec<Phase>> {
 /// Parse a facet field name.
 pub fn parse_facet(s: &str) -> Result<FacetField> {
     let k = s.to_ascii_lowercase().replace(['-', ' '], "_");
-    let k = k.trim_end_matches('s');
+    let k = match k.strip_suffix("ies") {
+        Some(stem) => format!("{stem}y"),
+        None => k.trim_end_matches('s').to_string(),
+    };
+    let k = k.as_str();
     FacetField::ALL
         .iter()
         .copied()
-        .find(|f| f.name() == k || (k == "type" && *f == FacetField::StudyType) || (k == "studytype" && *f == FacetField::StudyType))
+        .find(|f| {
+            f.name() == k
+                || (k == "type" && *f == FacetField::StudyType)
+                || (k == "studytype" && *f == FacetField::StudyType)
+        })
         .ok_or_else(|| Error::Filter {
             flag: "facet field",
             value: s.to_string(),
@@ -416,7 +454,8 @@ impl FilterArgs {
                 return Err(Error::Filter {
                     flag: "--age",
                     value: a.to_string(),
-                    accepted: "an age in years from 0 to 130 (decimals allowed: 0.5 is six months)".into(),
+                    accepted: "an age in years from 0 to 130 (decimals allowed: 0.5 is six months)"
+                        .into(),
                 });
             }
         }
@@ -446,13 +485,34 @@ mod tests {
     #[test]
     fn filter_values() {
         assert_eq!(
-            parse_statuses(&["recruiting".into(), "ACTIVE_NOT_RECRUITING".into(), "Active, not recruiting".into()]).unwrap(),
-            vec![Status::Recruiting, Status::ActiveNotRecruiting, Status::ActiveNotRecruiting]
+            parse_statuses(&[
+                "recruiting".into(),
+                "ACTIVE_NOT_RECRUITING".into(),
+                "Active, not recruiting".into()
+            ])
+            .unwrap(),
+            vec![
+                Status::Recruiting,
+                Status::ActiveNotRecruiting,
+                Status::ActiveNotRecruiting
+            ]
         );
-        assert_eq!(parse_phase_args(&["2".into()]).unwrap(), vec![Phase::Phase2]);
-        assert_eq!(parse_phase_args(&["II".into(), "phase 3".into()]).unwrap(), vec![Phase::Phase2, Phase::Phase3]);
-        assert_eq!(parse_phase_args(&["1/2".into()]).unwrap(), vec![Phase::Phase1, Phase::Phase2]);
-        assert_eq!(parse_phase_args(&["early1".into(), "na".into()]).unwrap(), vec![Phase::EarlyPhase1, Phase::NotApplicable]);
+        assert_eq!(
+            parse_phase_args(&["2".into()]).unwrap(),
+            vec![Phase::Phase2]
+        );
+        assert_eq!(
+            parse_phase_args(&["II".into(), "phase 3".into()]).unwrap(),
+            vec![Phase::Phase2, Phase::Phase3]
+        );
+        assert_eq!(
+            parse_phase_args(&["1/2".into()]).unwrap(),
+            vec![Phase::Phase1, Phase::Phase2]
+        );
+        assert_eq!(
+            parse_phase_args(&["early1".into(), "na".into()]).unwrap(),
+            vec![Phase::EarlyPhase1, Phase::NotApplicable]
+        );
         let e = parse_phase_args(&["7".into()]).unwrap_err().to_string();
         assert!(e.contains("--phase") && e.contains("accepted"));
         let e = parse_statuses(&["bogus".into()]).unwrap_err().to_string();

@@ -178,7 +178,10 @@ fn score(
 }
 
 fn doc_key(t: &Trial) -> String {
-    t.nct_id.clone().unwrap_or_else(|| t.id.clone()).to_ascii_uppercase()
+    t.nct_id
+        .clone()
+        .unwrap_or_else(|| t.id.clone())
+        .to_ascii_uppercase()
 }
 
 /// Rank with trialsearch itself: the top 100 ids.
@@ -189,7 +192,11 @@ pub fn trialsearch_ranking(s: &Searcher, q: &str) -> Result<Vec<String>> {
         snippets: false,
         ..Default::default()
     };
-    Ok(s.search(&req)?.hits.iter().map(|h| doc_key(&h.trial)).collect())
+    Ok(s.search(&req)?
+        .hits
+        .iter()
+        .map(|h| doc_key(&h.trial))
+        .collect())
 }
 
 /// The plain BM25 baseline over the same trials, in memory.
@@ -271,11 +278,18 @@ fn baseline_text(t: &Trial) -> Vec<String> {
 }
 
 /// Evaluate trialsearch (and optionally the baseline) on a judged set.
-pub fn evaluate(dir: &IndexDir, queries: &Path, qrels: &Path, baseline: bool) -> Result<Vec<Report>> {
+pub fn evaluate(
+    dir: &IndexDir,
+    queries: &Path,
+    qrels: &Path,
+    baseline: bool,
+) -> Result<Vec<Report>> {
     let qs = read_queries(queries)?;
     let qr = read_qrels(qrels)?;
     let s = Searcher::open(dir)?;
-    let mut reports = vec![score("trialsearch", &qs, &qr, |q| trialsearch_ranking(&s, q))?];
+    let mut reports = vec![score("trialsearch", &qs, &qr, |q| {
+        trialsearch_ranking(&s, q)
+    })?];
     if baseline {
         let b = Baseline::build(&s)?;
         reports.push(score("bm25-baseline", &qs, &qr, |q| b.rank(q))?);
@@ -303,20 +317,44 @@ pub fn run_eval(dir: &IndexDir, a: &EvalArgs, out: &mut dyn Write) -> anyhow::Re
     }
     let main = &reports[0];
     let base = reports.get(1);
-    writeln!(out, "{:<6} {:>8} {:>6} {:>8}{}  query", "qid", "nDCG@10", "P@10", "R@100", if base.is_some() { "  base nDCG" } else { "" })?;
+    writeln!(
+        out,
+        "{:<6} {:>8} {:>6} {:>8}{}  query",
+        "qid",
+        "nDCG@10",
+        "P@10",
+        "R@100",
+        if base.is_some() { "  base nDCG" } else { "" }
+    )?;
     for (i, r) in main.queries.iter().enumerate() {
         let b = base
             .map(|b| format!("  {:>10.3}", b.queries[i].ndcg10))
             .unwrap_or_default();
-        writeln!(out, "{:<6} {:>8.3} {:>6.2} {:>8.3}{b}  {}", r.qid, r.ndcg10, r.p10, r.recall100, r.query)?;
+        writeln!(
+            out,
+            "{:<6} {:>8.3} {:>6.2} {:>8.3}{b}  {}",
+            r.qid, r.ndcg10, r.p10, r.recall100, r.query
+        )?;
     }
     writeln!(out)?;
     for r in &reports {
-        writeln!(out, "{:<14} nDCG@10 {:.4}  P@10 {:.4}  Recall@100 {:.4}  ({} queries)", r.system, r.ndcg10, r.p10, r.recall100, r.queries.len())?;
+        writeln!(
+            out,
+            "{:<14} nDCG@10 {:.4}  P@10 {:.4}  Recall@100 {:.4}  ({} queries)",
+            r.system,
+            r.ndcg10,
+            r.p10,
+            r.recall100,
+            r.queries.len()
+        )?;
     }
     if let Some(b) = base {
         if b.ndcg10 > 0.0 {
-            writeln!(out, "nDCG@10 vs baseline: {:+.1}%", (main.ndcg10 / b.ndcg10 - 1.0) * 100.0)?;
+            writeln!(
+                out,
+                "nDCG@10 vs baseline: {:+.1}%",
+                (main.ndcg10 / b.ndcg10 - 1.0) * 100.0
+            )?;
         }
     }
     Ok(Outcome::Found)
@@ -328,8 +366,10 @@ mod tests {
 
     #[test]
     fn metrics_by_hand() {
-        let judged: HashMap<String, u32> =
-            [("A", 2), ("B", 1), ("C", 0), ("D", 2)].iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let judged: HashMap<String, u32> = [("A", 2), ("B", 1), ("C", 0), ("D", 2)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
         let ranked: Vec<String> = ["C", "A", "B"].iter().map(|s| s.to_string()).collect();
         // DCG = 3/log2(3) + 1/log2(4); IDCG = 3/1 + 3/log2(3) + 1/2.
         let dcg = 3.0 / 3f64.log2() + 1.0 / 2.0;

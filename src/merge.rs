@@ -314,13 +314,31 @@ mod tests {
 
     #[test]
     fn structured_newest_wins() {
-        let mut old = page("T one two three four", "S", Some("NCT00000001"), "a.json", Format::CtgovJson);
+        let mut old = page(
+            "T one two three four",
+            "S",
+            Some("NCT00000001"),
+            "a.json",
+            Format::CtgovJson,
+        );
         old.last_updated = Some("2020-01-01".into());
         old.status = Some(Status::Recruiting);
-        let mut new = page("T one two three four", "S", Some("NCT00000001"), "b.json", Format::CtgovJson);
+        let mut new = page(
+            "T one two three four",
+            "S",
+            Some("NCT00000001"),
+            "b.json",
+            Format::CtgovJson,
+        );
         new.last_updated = Some("2024-01-01".into());
         new.status = Some(Status::Completed);
-        let mut pagev = page("T one two three four", "S", Some("NCT00000001"), "c.txt", Format::Veeva);
+        let mut pagev = page(
+            "T one two three four",
+            "S",
+            Some("NCT00000001"),
+            "c.txt",
+            Format::Veeva,
+        );
         pagev.status = Some(Status::Terminated);
         pagev.enrollment = Some(12);
         let out = merge(vec![pagev, old, new]);
@@ -332,7 +350,13 @@ mod tests {
 
     #[test]
     fn links_by_registry_secondary_id() {
-        let mut a = page("Alpha trial of cells in lungs", "S1", Some("NCT00000002"), "a", Format::CtgovJson);
+        let mut a = page(
+            "Alpha trial of cells in lungs",
+            "S1",
+            Some("NCT00000002"),
+            "a",
+            Format::CtgovJson,
+        );
         a.secondary_ids = vec!["ChiCTR2000029990".into()];
         let mut b = page("Other words", "S2", None, "b", Format::Generic);
         b.secondary_ids = vec!["ChiCTR2000029990".into()];

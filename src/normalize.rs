@@ -578,7 +578,7 @@ pub fn sanitize(t: &mut Trial) -> Vec<String> {
         ("maximum age", &mut t.max_age_years),
     ] {
         if let Some(a) = *v {
-            if !(0.0..=125.0).contains(&a) || a.is_nan() {
+            if !(0.0..=150.0).contains(&a) || a.is_nan() {
                 warnings.push(format!("{name} {a} years is impossible; dropped"));
                 *v = None;
             }

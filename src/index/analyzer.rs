@@ -142,6 +142,16 @@ pub fn fold(s: &str, out: &mut String) {
     }
 }
 
+/// "mscs", "evs", "ipscs": an abbreviation with a plural s, recognised by
+/// having no vowel before the final s (or only a leading i, as in iPSCs).
+fn is_abbreviation_plural(t: &str) -> bool {
+    let Some(stem) = t.strip_suffix('s') else {
+        return false;
+    };
+    let body = stem.strip_prefix('i').unwrap_or(stem);
+    stem.len() >= 2 && !body.is_empty() && !body.bytes().any(|b| b"aeiouy".contains(&b))
+}
+
 struct Emitter<'t> {
     out: &'t mut Vec<Token>,
     stem: bool,
@@ -153,10 +163,12 @@ impl Emitter<'_> {
         if text.is_empty() || text.len() > MAX_TOKEN_LEN {
             return;
         }
-        let text = if self.stem
-            && text.len() > 3
-            && text.bytes().all(|b| b.is_ascii_lowercase())
-        {
+        let alpha = text.bytes().all(|b| b.is_ascii_lowercase());
+        let text = if self.stem && alpha && text.len() >= 3 && is_abbreviation_plural(&text) {
+            // Snowball keeps "mscs" and "evs" (no vowel before the s); the
+            // field writes MSC and MSCs interchangeably.
+            text[..text.len() - 1].to_string()
+        } else if self.stem && alpha && text.len() > 3 {
             STEMMER.stem(&text).into_owned()
         } else {
             text
@@ -251,7 +263,9 @@ pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
         // Grow a compound: word (connector word)* [trailing '+'].
         let mut parts: Vec<(usize, &str)> = vec![(off, seg)];
         let mut j = i + 1;
-        while j + 1 < segs.len() && is_connector(segs[j].1) && is_wordish(segs[j + 1].1)
+        while j + 1 < segs.len()
+            && is_connector(segs[j].1)
+            && is_wordish(segs[j + 1].1)
             && !segs[j + 1].1.chars().all(is_cjk)
         {
             parts.push(segs[j]);
@@ -300,7 +314,10 @@ pub fn analyze_positions(text: &str, stem: bool) -> Vec<Vec<String>> {
 /// Register both analyzers on an index.
 pub fn register(index: &tantivy::Index) {
     let m = index.tokenizers();
-    m.register(BIO, tantivy::tokenizer::TextAnalyzer::from(BioTokenizer::plain()));
+    m.register(
+        BIO,
+        tantivy::tokenizer::TextAnalyzer::from(BioTokenizer::plain()),
+    );
     m.register(
         BIO_STEM,
         tantivy::tokenizer::TextAnalyzer::from(BioTokenizer::stemming()),
@@ -328,12 +345,15 @@ mod tests {
         assert_eq!(texts("hUC-MSCs"), vec!["huc-mscs", "huc", "mscs"]);
         assert_eq!(texts("CD34+ cells"), vec!["cd34+", "cd34", "cells"]);
         assert_eq!(texts("IL-6"), vec!["il-6", "il", "6"]);
-        assert_eq!(texts("10^6 cells/kg"), vec!["10^6", "10", "6", "cells/kg", "cells", "kg"]);
         assert_eq!(
-            texts("SARS-CoV-2"),
-            vec!["sars-cov-2", "sars", "cov", "2"]
+            texts("10^6 cells/kg"),
+            vec!["10^6", "10", "6", "cells/kg", "cells", "kg"]
         );
-        assert_eq!(texts("Wharton's jelly"), vec!["wharton's", "wharton", "jelly"]);
+        assert_eq!(texts("SARS-CoV-2"), vec!["sars-cov-2", "sars", "cov", "2"]);
+        assert_eq!(
+            texts("Wharton's jelly"),
+            vec!["wharton's", "wharton", "jelly"]
+        );
     }
 
     #[test]
@@ -351,12 +371,18 @@ mod tests {
 
     #[test]
     fn folds_accents_and_case() {
-        assert_eq!(texts("Sjögren Straße CAFÉ"), vec!["sjogren", "strasse", "cafe"]);
+        assert_eq!(
+            texts("Sjögren Straße CAFÉ"),
+            vec!["sjogren", "strasse", "cafe"]
+        );
     }
 
     #[test]
     fn chinese_bigrams() {
-        assert_eq!(texts("间充质干细胞"), vec!["间充", "充质", "质干", "干细", "细胞"]);
+        assert_eq!(
+            texts("间充质干细胞"),
+            vec!["间充", "充质", "质干", "干细", "细胞"]
+        );
         assert_eq!(texts("MSC治疗"), vec!["msc", "治疗"]);
     }
 
@@ -365,7 +391,10 @@ mod tests {
         let mut v = Vec::new();
         analyze_into("Cells treated COVID-19 patients MSCs", true, &mut v);
         let t: Vec<_> = v.into_iter().map(|t| t.text).collect();
-        assert_eq!(t, vec!["cell", "treat", "covid-19", "covid", "19", "patient", "msc"]);
+        assert_eq!(
+            t,
+            vec!["cell", "treat", "covid-19", "covid", "19", "patient", "msc"]
+        );
     }
 
     #[test]

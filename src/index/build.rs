@@ -124,7 +124,10 @@ fn walk(opts: &BuildOptions, index_root: &Path) -> Result<Vec<Found>> {
                 })),
                 Ok(_) => {}
                 Err(e) => {
-                    let path = e.path().map(display_path).unwrap_or_else(|| display_path(root));
+                    let path = e
+                        .path()
+                        .map(display_path)
+                        .unwrap_or_else(|| display_path(root));
                     let reason = if e.loop_ancestor().is_some() {
                         "symbolic link loop; not followed again".to_string()
                     } else if let Some(io) = e.io_error() {
@@ -229,9 +232,7 @@ pub fn lock(dir: &IndexDir) -> Result<BuildLock> {
         Err(fs::TryLockError::WouldBlock) => Err(Error::Locked {
             path: dir.root().to_path_buf(),
         }),
-        Err(fs::TryLockError::Error(e)) => {
-            Err(Error::io(format!("locking {}", path.display()), e))
-        }
+        Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
     }
 }
 
@@ -330,7 +331,10 @@ pub fn build(
         }
         for t in &r.trials {
             for s in &t.sources {
-                *summary.records.entry(s.format.as_str().to_string()).or_default() += 1;
+                *summary
+                    .records
+                    .entry(s.format.as_str().to_string())
+                    .or_default() += 1;
             }
         }
         records.extend(r.trials);
@@ -378,7 +382,8 @@ pub fn build(
 }
 
 fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = File::create(path).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    let mut f =
+        File::create(path).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))
@@ -398,7 +403,7 @@ fn write_index(gen_dir: &Path, trials: &[Trial], opts: &BuildOptions) -> Result<
         .unwrap_or(1)
         .clamp(1, 4);
     let mut writer: tantivy::IndexWriter =
-        index.writer_with_num_threads(threads, budget.max(threads * 20 << 20))?;
+        index.writer_with_num_threads(threads, budget.max((threads * 20) << 20))?;
     writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
     let abort = abort_after();
     for (n, t) in trials.iter().enumerate() {

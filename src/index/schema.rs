@@ -227,7 +227,10 @@ pub fn to_document(f: &Fields, t: &Trial) -> serde_json::Result<TantivyDocument>
         d.add_text(f.id_exact, id.to_lowercase());
     }
     d.add_text(f.ids, ids.join(" "));
-    for s in [&t.title, &t.official_title, &t.acronym].into_iter().flatten() {
+    for s in [&t.title, &t.official_title, &t.acronym]
+        .into_iter()
+        .flatten()
+    {
         d.add_text(f.title, s);
     }
     for c in t.conditions.iter().chain(&t.keywords) {
@@ -312,7 +315,11 @@ pub fn to_document(f: &Fields, t: &Trial) -> serde_json::Result<TantivyDocument>
     d.add_f64(f.min_age, t.min_age_years.unwrap_or(0.0));
     d.add_f64(f.max_age, t.max_age_years.unwrap_or(OPEN_MAX_AGE));
     d.add_u64(f.enrollment, t.enrollment.unwrap_or(0));
-    let day = |s: &Option<String>| s.as_deref().and_then(normalize::date_to_days).unwrap_or(NO_DATE);
+    let day = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(normalize::date_to_days)
+            .unwrap_or(NO_DATE)
+    };
     d.add_i64(f.first_posted, day(&t.first_posted));
     d.add_i64(f.last_updated, day(&t.last_updated));
     d.add_i64(f.start_date, day(&t.start_date));

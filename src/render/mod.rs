@@ -25,8 +25,7 @@ impl ColorChoice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                stdout_is_terminal
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         }
     }

@@ -60,11 +60,6 @@ pub const HIT_COLUMNS: [&str; 11] = [
 fn writer(w: &mut dyn Write, tsv: bool) -> csv::Writer<&mut dyn Write> {
     csv::WriterBuilder::new()
         .delimiter(if tsv { b'\t' } else { b',' })
-        .quote_style(if tsv {
-            csv::QuoteStyle::Necessary
-        } else {
-            csv::QuoteStyle::Necessary
-        })
         .from_writer(w)
 }
 
@@ -97,7 +92,9 @@ pub fn export_row(t: &Trial) -> Vec<String> {
         t.acronym.clone().unwrap_or_default(),
         t.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
         list(&t.phases.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
-        t.study_type.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        t.study_type
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         list(&t.conditions),
         list(&t.keywords),
         list(
@@ -115,7 +112,9 @@ pub fn export_row(t: &Trial) -> Vec<String> {
         t.sex.map(|s| s.as_str().to_string()).unwrap_or_default(),
         opt_num(t.min_age_years),
         opt_num(t.max_age_years),
-        t.healthy_volunteers.map(|b| b.to_string()).unwrap_or_default(),
+        t.healthy_volunteers
+            .map(|b| b.to_string())
+            .unwrap_or_default(),
         list(&t.countries),
         list(
             &t.locations

@@ -82,7 +82,9 @@ pub fn write_results(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Res
         writeln!(w, "{}", st.paint(BOLD, &wrap(&title, st.width, "")))?;
         let mut line = vec![st.paint(CYAN, &t.id), st.status(t.status)];
         if !t.phases.is_empty() {
-            line.push(join(&t.phases.iter().map(|p| p.as_str()).collect::<Vec<_>>()));
+            line.push(join(
+                &t.phases.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            ));
         }
         if !t.countries.is_empty() {
             let mut c: Vec<&str> = t.countries.iter().map(String::as_str).take(4).collect();
@@ -93,7 +95,15 @@ pub fn write_results(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Res
         }
         writeln!(w, "    {}", line.join(" · "))?;
         if !t.conditions.is_empty() {
-            writeln!(w, "{}", wrap(&format!("Conditions: {}", join(&t.conditions)), st.width, "    "))?;
+            writeln!(
+                w,
+                "{}",
+                wrap(
+                    &format!("Conditions: {}", join(&t.conditions)),
+                    st.width,
+                    "    "
+                )
+            )?;
         }
         if let Some(s) = &t.sponsor {
             writeln!(w, "{}", wrap(&format!("Sponsor: {s}"), st.width, "    "))?;
@@ -151,16 +161,35 @@ fn age(a: Option<f64>) -> String {
 
 /// Print a whole record with sections.
 pub fn write_trial(w: &mut dyn Write, t: &Trial, st: &Style) -> io::Result<()> {
-    writeln!(w, "{}", st.paint(BOLD, &wrap(t.display_title(), st.width, "")))?;
+    writeln!(
+        w,
+        "{}",
+        st.paint(BOLD, &wrap(t.display_title(), st.width, ""))
+    )?;
     let mut ids = vec![st.paint(CYAN, &t.id)];
     ids.extend(t.secondary_ids.iter().cloned());
     writeln!(w, "{} · {}", ids.join(" · "), st.status(t.status))?;
 
     section(w, st, "Overview")?;
-    field(w, st, "Official title", t.official_title.as_deref().unwrap_or(""))?;
+    field(
+        w,
+        st,
+        "Official title",
+        t.official_title.as_deref().unwrap_or(""),
+    )?;
     field(w, st, "Acronym", t.acronym.as_deref().unwrap_or(""))?;
-    field(w, st, "Phases", &join(&t.phases.iter().map(|p| p.as_str()).collect::<Vec<_>>()))?;
-    field(w, st, "Study type", t.study_type.map(|s| s.as_str()).unwrap_or(""))?;
+    field(
+        w,
+        st,
+        "Phases",
+        &join(&t.phases.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+    )?;
+    field(
+        w,
+        st,
+        "Study type",
+        t.study_type.map(|s| s.as_str()).unwrap_or(""),
+    )?;
     field(w, st, "Conditions", &join(&t.conditions))?;
     let iv: Vec<String> = t
         .interventions
@@ -173,11 +202,31 @@ pub fn write_trial(w: &mut dyn Write, t: &Trial, st: &Style) -> io::Result<()> {
     field(w, st, "Interventions", &join(&iv))?;
     field(w, st, "Sponsor", t.sponsor.as_deref().unwrap_or(""))?;
     field(w, st, "Collaborators", &join(&t.collaborators))?;
-    field(w, st, "Enrollment", &t.enrollment.map(|e| e.to_string()).unwrap_or_default())?;
-    field(w, st, "First posted", t.first_posted.as_deref().unwrap_or(""))?;
-    field(w, st, "Last updated", t.last_updated.as_deref().unwrap_or(""))?;
+    field(
+        w,
+        st,
+        "Enrollment",
+        &t.enrollment.map(|e| e.to_string()).unwrap_or_default(),
+    )?;
+    field(
+        w,
+        st,
+        "First posted",
+        t.first_posted.as_deref().unwrap_or(""),
+    )?;
+    field(
+        w,
+        st,
+        "Last updated",
+        t.last_updated.as_deref().unwrap_or(""),
+    )?;
     field(w, st, "Start", t.start_date.as_deref().unwrap_or(""))?;
-    field(w, st, "Completion", t.completion_date.as_deref().unwrap_or(""))?;
+    field(
+        w,
+        st,
+        "Completion",
+        t.completion_date.as_deref().unwrap_or(""),
+    )?;
     field(w, st, "Why stopped", t.why_stopped.as_deref().unwrap_or(""))?;
     if let Some(s) = &t.summary {
         writeln!(w)?;
@@ -192,7 +241,12 @@ pub fn write_trial(w: &mut dyn Write, t: &Trial, st: &Style) -> io::Result<()> {
 
     if !t.design.is_empty() {
         section(w, st, "Design")?;
-        field(w, st, "Allocation", t.design.allocation.as_deref().unwrap_or(""))?;
+        field(
+            w,
+            st,
+            "Allocation",
+            t.design.allocation.as_deref().unwrap_or(""),
+        )?;
         field(w, st, "Masking", t.design.masking.as_deref().unwrap_or(""))?;
         field(w, st, "Model", t.design.model.as_deref().unwrap_or(""))?;
         field(w, st, "Purpose", t.design.purpose.as_deref().unwrap_or(""))?;
@@ -248,15 +302,26 @@ pub fn write_trial(w: &mut dyn Write, t: &Trial, st: &Style) -> io::Result<()> {
                 .flatten()
                 .map(String::as_str)
                 .collect();
-            let status = l.status.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
-            writeln!(w, "{}", wrap(&format!("• {}{status}", s.join(", ")), st.width, "  "))?;
+            let status = l
+                .status
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "{}",
+                wrap(&format!("• {}{status}", s.join(", ")), st.width, "  ")
+            )?;
         }
         if t.locations.len() > 50 {
             writeln!(w, "  … and {} more sites", t.locations.len() - 50)?;
         }
         for p in t.officials.iter().chain(&t.contacts) {
             let mut s = p.name.clone();
-            for x in [&p.role, &p.affiliation, &p.email, &p.phone].into_iter().flatten() {
+            for x in [&p.role, &p.affiliation, &p.email, &p.phone]
+                .into_iter()
+                .flatten()
+            {
                 s.push_str(", ");
                 s.push_str(x);
             }

@@ -173,12 +173,18 @@ impl Searcher {
                     )
                 })
                 .collect();
-            Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(parts)), 0.0))
+            Box::new(ConstScoreQuery::new(
+                Box::new(BooleanQuery::new(parts)),
+                0.0,
+            ))
         };
         if !f.status.is_empty() {
             out.push((
                 Occur::Must,
-                any_code(fl.status, f.status.iter().map(|s| status_code(*s)).collect()),
+                any_code(
+                    fl.status,
+                    f.status.iter().map(|s| status_code(*s)).collect(),
+                ),
             ));
         }
         if !f.phase.is_empty() {
@@ -211,7 +217,10 @@ impl Searcher {
             if parts.is_empty() {
                 return None;
             }
-            Some(Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(parts)), 0.0)))
+            Some(Box::new(ConstScoreQuery::new(
+                Box::new(BooleanQuery::new(parts)),
+                0.0,
+            )))
         };
         for c in &f.condition {
             if let Some(q) = words_in(query::areas(fl, Scope::Condition), c) {
@@ -240,7 +249,10 @@ impl Searcher {
             if !parts.is_empty() {
                 out.push((
                     Occur::Must,
-                    Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(parts)), 0.0)),
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(BooleanQuery::new(parts)),
+                        0.0,
+                    )),
                 ));
             }
         }
@@ -291,8 +303,14 @@ impl Searcher {
             }
         }
         let page: Vec<_> = fruit.top.into_iter().skip(req.offset).take(limit).collect();
+        // Highlight the words typed first; synonyms only where they alone matched.
         let snippeters = if req.snippets && !page.is_empty() {
-            Some(self.snippet_generators(&searcher, &*q)?)
+            let mut literal = parsed.clone();
+            literal.strip_expansions();
+            let lit_q = query::build(&self.fields, &literal, false);
+            let mut gens = self.snippet_generators(&searcher, &*lit_q)?;
+            gens.extend(self.snippet_generators(&searcher, &*q)?);
+            Some(gens)
         } else {
             None
         };
@@ -363,7 +381,10 @@ impl Searcher {
             Term::from_field_text(self.fields.id_exact, &key),
             IndexRecordOption::Basic,
         );
-        let top = searcher.search(&q, &tantivy::collector::TopDocs::with_limit(1).order_by_score())?;
+        let top = searcher.search(
+            &q,
+            &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
+        )?;
         match top.first() {
             Some((_, addr)) => Ok(Some(self.load(&searcher, *addr)?)),
             None => Ok(None),
@@ -483,7 +504,8 @@ fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String
 }
 
 fn escape_marks(s: &str) -> String {
-    s.replace("<mark>", "<mark\u{200b}>").replace("</mark>", "</mark\u{200b}>")
+    s.replace("<mark>", "<mark\u{200b}>")
+        .replace("</mark>", "</mark\u{200b}>")
 }
 
 fn mark(s: &tantivy::snippet::Snippet) -> String {

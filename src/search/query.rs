@@ -164,6 +164,17 @@ impl ParsedQuery {
         })
     }
 
+    /// Drop every vocabulary expansion, keeping the words as typed.
+    pub fn strip_expansions(&mut self) {
+        for c in &mut self.clauses {
+            match c {
+                Clause::Must(c) | Clause::Not(c) => c.expansions.clear(),
+                Clause::Any(cs) => cs.iter_mut().for_each(|c| c.expansions.clear()),
+                Clause::AgeRange(..) => {}
+            }
+        }
+    }
+
     /// Whether nothing in the text constrains the result (all trials match).
     pub fn is_match_all(&self) -> bool {
         !self
@@ -187,9 +198,8 @@ enum Lex {
 /// every trial, so requiring them only hides trials that phrase things
 /// differently. They still count inside quoted phrases.
 const STOP: [&str; 26] = [
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it",
-    "of", "on", "the", "to", "with", "vs", "trial", "trials", "study", "studies", "patients",
-    "versus",
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "of",
+    "on", "the", "to", "with", "vs", "trial", "trials", "study", "studies", "patients", "versus",
 ];
 
 fn lex(text: &str) -> Result<Vec<Lex>> {
@@ -309,7 +319,9 @@ fn concept(text: String, scope: Scope, exact: bool, syn: &Synonyms) -> Concept {
     let expansions = if exact {
         Vec::new()
     } else {
-        syn.get(&key_of(&text)).map(<[_]>::to_vec).unwrap_or_default()
+        syn.get(&key_of(&text))
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
     };
     Concept {
         text,
@@ -340,7 +352,11 @@ fn extract_boosts(words: &[String], q: &mut ParsedQuery) -> Vec<String> {
     });
     for m in PHASE.find_iter(&lower) {
         q.phase_boosts.extend(normalize::parse_phases(m.as_str()));
-        for k in keep.iter_mut().take(word_at(m.end() - 1) + 1).skip(word_at(m.start())) {
+        for k in keep
+            .iter_mut()
+            .take(word_at(m.end() - 1) + 1)
+            .skip(word_at(m.start()))
+        {
             *k = false;
         }
     }
@@ -438,7 +454,10 @@ pub fn parse(text: &str, syn: &Synonyms) -> Result<ParsedQuery> {
     let mut words: Vec<String> = Vec::new();
     let mut negate = false;
     let mut or_next = false;
-    let flush = |words: &mut Vec<String>, items: &mut Vec<(bool, bool, Vec<Concept>)>, q: &mut ParsedQuery, or_next: &mut bool| {
+    let flush = |words: &mut Vec<String>,
+                 items: &mut Vec<(bool, bool, Vec<Concept>)>,
+                 q: &mut ParsedQuery,
+                 or_next: &mut bool| {
         if words.is_empty() {
             return;
         }
@@ -455,7 +474,9 @@ pub fn parse(text: &str, syn: &Synonyms) -> Result<ParsedQuery> {
             Lex::Word(w) if !negate => words.push(w),
             Lex::Word(w) => {
                 flush(&mut words, &mut items, &mut q, &mut or_next);
-                if let Some(c) = nonempty(concept(w, Scope::All, false, syn)) {
+                // Exclusions take the word literally: excluding every
+                // synonym of a word removes more than people expect.
+                if let Some(c) = nonempty(concept(w, Scope::All, true, syn)) {
                     items.push((true, false, vec![c]));
                 }
                 negate = false;
@@ -650,7 +671,11 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
     // A phrase match of the free words outranks the same words scattered.
     if content_words.len() >= 2 {
         let phrase = content_words.join(" ");
-        for (field, boost) in [(fields.title, 2.0), (fields.conditions, 1.5), (fields.summary, 1.0)] {
+        for (field, boost) in [
+            (fields.title, 2.0),
+            (fields.conditions, 1.5),
+            (fields.summary, 1.0),
+        ] {
             let area = Area {
                 field,
                 weight: boost,
@@ -737,7 +762,10 @@ pub fn age_overlap(fields: &Fields, lo: Option<f64>, hi: Option<f64>) -> Box<dyn
     if parts.is_empty() {
         return Box::new(tantivy::query::AllQuery);
     }
-    Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(parts)), 0.0))
+    Box::new(ConstScoreQuery::new(
+        Box::new(BooleanQuery::new(parts)),
+        0.0,
+    ))
 }
 
 #[cfg(test)]
@@ -772,11 +800,14 @@ mod tests {
     #[test]
     fn operators_and_fields() {
         let q = p("\"cord blood\" -leukemia sepsis OR ARDS title:MSC age:[18 TO 65]");
-        assert!(matches!(&q.clauses[0], Clause::Must(c) if c.exact && c.text == "cord blood"));
-        assert!(matches!(&q.clauses[1], Clause::Not(c) if c.text == "leukemia"));
-        assert!(matches!(&q.clauses[2], Clause::Any(cs) if cs.len() == 2));
-        assert!(matches!(&q.clauses[3], Clause::Must(c) if c.scope == Scope::Title));
-        assert!(matches!(&q.clauses[4], Clause::AgeRange(Some(a), Some(b)) if *a == 18.0 && *b == 65.0));
+        // Range clauses come first; the rest keep their order.
+        assert!(
+            matches!(&q.clauses[0], Clause::AgeRange(Some(a), Some(b)) if *a == 18.0 && *b == 65.0)
+        );
+        assert!(matches!(&q.clauses[1], Clause::Must(c) if c.exact && c.text == "cord blood"));
+        assert!(matches!(&q.clauses[2], Clause::Not(c) if c.text == "leukemia"));
+        assert!(matches!(&q.clauses[3], Clause::Any(cs) if cs.len() == 2));
+        assert!(matches!(&q.clauses[4], Clause::Must(c) if c.scope == Scope::Title));
     }
 
     #[test]
@@ -784,7 +815,20 @@ mod tests {
         assert!(parse("\"unclosed", Synonyms::builtin()).is_err());
         assert!(parse("age:[18 TO", Synonyms::builtin()).is_err());
         assert!(parse("age:[x TO 3]", Synonyms::builtin()).is_err());
-        for s in ["", "-", "OR", "AND OR NOT", "(((", "))", "::", "title:", "🧬🧬", "مرحبا", "' OR 1=1; --", "$(rm -rf /)"] {
+        for s in [
+            "",
+            "-",
+            "OR",
+            "AND OR NOT",
+            "(((",
+            "))",
+            "::",
+            "title:",
+            "🧬🧬",
+            "مرحبا",
+            "' OR 1=1; --",
+            "$(rm -rf /)",
+        ] {
             let _ = parse(s, Synonyms::builtin());
         }
         let long = "stem ".repeat(5000);
