@@ -26,15 +26,24 @@ pub fn parse(text: &str) -> Option<Trial> {
         return None;
     }
     let mut t = Trial::default();
-    for id in find_registry_ids(text) {
-        if id.len() == 11 && id.starts_with("NCT") {
-            // The first NCT id is the page's own; later ones are usually
-            // references to related studies, which are not ids of this one.
-            if t.nct_id.is_none() {
-                t.nct_id = Some(id);
+    let ids = find_registry_ids(text);
+    let is_nct = |id: &String| id.len() == 11 && id.starts_with("NCT");
+    let ncts = ids.iter().filter(|i| is_nct(i)).count();
+    // A page naming many trials (a search result list, a review) is about
+    // none of them in particular: taking its ids would fuse unrelated trials
+    // when merging. Its ids stay searchable in its text.
+    let listing = ncts > 3 || ids.len() > 6;
+    if !listing {
+        for id in ids {
+            if is_nct(&id) {
+                // The first NCT id is the page's own; later ones are usually
+                // references to related studies, which are not ids of this one.
+                if t.nct_id.is_none() {
+                    t.nct_id = Some(id);
+                }
+            } else {
+                t.secondary_ids.push(id);
             }
-        } else {
-            t.secondary_ids.push(id);
         }
     }
     let lines: Vec<&str> = text
@@ -354,6 +363,14 @@ fn find_phases(lines: &[&str]) -> Vec<Phase> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_of_many_trials_claims_none_of_their_ids() {
+        let page = "Search results\nNCT01000001 first\nNCT01000002 second\nNCT01000003 third\nNCT01000004 fourth\nChiCTR2000029990\n";
+        let t = parse(page).unwrap();
+        assert!(t.nct_id.is_none() && t.secondary_ids.is_empty());
+        assert!(t.other_text.unwrap().contains("NCT01000004"));
+    }
 
     #[test]
     fn nothing_for_no_words() {
