@@ -46,10 +46,24 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(io::ErrorKind::BrokenPipe)
             || c.downcast_ref::<csv::Error>().is_some_and(|ce| {
                 matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
             })
     })
+}
+
+/// The one line to print for an error. The library's errors already name
+/// their cause (an I/O error's reason is part of the message), so printing
+/// the whole chain would say it twice; other errors print their chain.
+pub fn error_message(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<Error>() {
+        Some(err) => err.to_string(),
+        None => format!("{e:#}"),
+    }
+    .replace('\n', " ")
 }
 
 fn query_text(words: &[String]) -> String {

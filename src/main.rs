@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         // `trialsearch query ... | head -1`: the reader left; not an error.
         Err(e) if app::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            app::warn(&format!("{e:#}"));
+            app::warn(&app::error_message(&e));
             ExitCode::from(2)
         }
     }
