@@ -139,36 +139,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Outcome::Found
             }
         }
-        Command::Export(a) => {
-            let s = Searcher::open(&dir)?;
-            let req = Request {
-                text: query_text(&a.text),
-                filters: a.filters.to_filters()?,
-                sort: a.sort.into(),
-                snippets: false,
-                ..Default::default()
-            };
-            let trials = s.all_matching(&req)?;
-            match a.format {
-                ExportFormat::Ndjson => {
-                    for t in &trials {
-                        serde_json::to_writer(&mut out, t)?;
-                        writeln!(out)?;
-                    }
-                }
-                ExportFormat::Json => {
-                    serde_json::to_writer_pretty(&mut out, &trials)?;
-                    writeln!(out)?;
-                }
-                ExportFormat::Csv => render::table::write_export(&mut out, &trials, false)?,
-                ExportFormat::Tsv => render::table::write_export(&mut out, &trials, true)?,
-            }
-            if trials.is_empty() {
-                Outcome::NothingFound
-            } else {
-                Outcome::Found
-            }
-        }
+        Command::Export(a) => run_export(&dir, a, &mut out)?,
         Command::Eval(a) => crate::eval::run_eval(&dir, &a, &mut out)?,
         Command::Completions(a) => {
             use clap::CommandFactory;
@@ -296,6 +267,72 @@ fn run_query(
         }
     }
     Ok(if r.hits.is_empty() {
+        Outcome::NothingFound
+    } else {
+        Outcome::Found
+    })
+}
+
+/// `export`: records are written as they are loaded, so memory stays flat
+/// whatever the number of trials.
+fn run_export(dir: &IndexDir, a: cli::ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let s = Searcher::open(dir)?;
+    let req = Request {
+        text: query_text(&a.text),
+        filters: a.filters.to_filters()?,
+        sort: a.sort.into(),
+        snippets: false,
+        ..Default::default()
+    };
+    // A write error (a closed pipe) must stop the walk and keep its kind, so
+    // it is carried out of the callback rather than turned into a library error.
+    let mut write_err: Option<anyhow::Error> = None;
+    let mut keep = |r: anyhow::Result<()>| -> crate::error::Result<()> {
+        r.map_err(|e| {
+            write_err = Some(e);
+            Error::Query("export stopped".into())
+        })
+    };
+    let n = match a.format {
+        ExportFormat::Ndjson => s.for_each_matching(&req, |t| {
+            keep((|| {
+                serde_json::to_writer(&mut *out, &t)?;
+                writeln!(out)?;
+                Ok(())
+            })())
+        }),
+        ExportFormat::Json => {
+            // One record per line inside the array: valid JSON that streams
+            // and still diffs line by line.
+            write!(out, "[")?;
+            let mut first = true;
+            let r = s.for_each_matching(&req, |t| {
+                keep((|| {
+                    out.write_all(if first { b"\n" } else { b",\n" })?;
+                    first = false;
+                    serde_json::to_writer(&mut *out, &t)?;
+                    Ok(())
+                })())
+            });
+            if r.is_ok() {
+                writeln!(out, "{}]", if first { "" } else { "\n" })?;
+            }
+            r
+        }
+        ExportFormat::Csv | ExportFormat::Tsv => {
+            let mut wr = render::table::ExportWriter::new(out, a.format == ExportFormat::Tsv)?;
+            let r = s.for_each_matching(&req, |t| keep(wr.write(&t).map_err(Into::into)));
+            if r.is_ok() {
+                wr.finish()?;
+            }
+            r
+        }
+    };
+    let n = match (n, write_err) {
+        (_, Some(e)) => return Err(e),
+        (r, None) => r?,
+    };
+    Ok(if n == 0 {
         Outcome::NothingFound
     } else {
         Outcome::Found
