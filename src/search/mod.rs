@@ -517,14 +517,14 @@ fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String
             for line in text.lines() {
                 let s = g.snippet(line);
                 if !s.highlighted().is_empty() {
-                    return (mark(&s), "eligibility".into());
+                    return (elide(line, &s), "eligibility".into());
                 }
             }
             continue;
         }
         let s = g.snippet(&text);
         if !s.highlighted().is_empty() {
-            return (mark(&s), name.to_string());
+            return (elide(&text, &s), name.to_string());
         }
     }
     let lead = t
@@ -539,6 +539,26 @@ fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String
         cut.push('…');
     }
     (escape_marks(&cut), "summary".into())
+}
+
+/// The marked fragment, with `…` where it cuts the field's text, so a reader
+/// knows the sentence goes on.
+fn elide(text: &str, s: &tantivy::snippet::Snippet) -> String {
+    let frag = s.fragment();
+    let marked = mark(s);
+    let (before, after) = match text.find(frag) {
+        Some(i) => (&text[..i], &text[i + frag.len()..]),
+        None => return marked,
+    };
+    let mut out = String::with_capacity(marked.len() + 8);
+    if !before.trim().is_empty() {
+        out.push_str("… ");
+    }
+    out.push_str(&marked);
+    if !after.trim().is_empty() {
+        out.push_str(" …");
+    }
+    out
 }
 
 fn escape_marks(s: &str) -> String {
