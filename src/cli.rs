@@ -406,19 +406,25 @@ pub fn parse_phase_args(v: &[String]) -> Result<Vec<Phase>> {
 
 /// Parse a facet field name.
 pub fn parse_facet(s: &str) -> Result<FacetField> {
-    let k = s.to_ascii_lowercase().replace(['-', ' '], "_");
-    let k = match k.strip_suffix("ies") {
-        Some(stem) => format!("{stem}y"),
-        None => k.trim_end_matches('s').to_string(),
-    };
-    let k = k.as_str();
-    FacetField::ALL
+    let k = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    // Singular and plural forms: "status", "statuses", "countries", "phases".
+    // The exact name is tried first so "status" keeps its final "s".
+    let mut forms = vec![k.clone()];
+    if let Some(stem) = k.strip_suffix("ies") {
+        forms.push(format!("{stem}y"));
+    }
+    if let Some(stem) = k.strip_suffix("es") {
+        forms.push(stem.to_string());
+    }
+    if let Some(stem) = k.strip_suffix('s') {
+        forms.push(stem.to_string());
+    }
+    forms
         .iter()
-        .copied()
-        .find(|f| {
-            f.name() == k
-                || (k == "type" && *f == FacetField::StudyType)
-                || (k == "studytype" && *f == FacetField::StudyType)
+        .find_map(|k| {
+            FacetField::ALL.iter().copied().find(|f| {
+                f.name() == k || (*f == FacetField::StudyType && (k == "type" || k == "studytype"))
+            })
         })
         .ok_or_else(|| Error::Filter {
             flag: "facet field",
@@ -518,6 +524,10 @@ mod tests {
         let e = parse_statuses(&["bogus".into()]).unwrap_err().to_string();
         assert!(e.contains("Recruiting") && e.contains("Completed"));
         assert_eq!(parse_facet("countries").unwrap(), FacetField::Country);
+        assert_eq!(parse_facet("status").unwrap(), FacetField::Status);
+        assert_eq!(parse_facet("statuses").unwrap(), FacetField::Status);
+        assert_eq!(parse_facet("phases").unwrap(), FacetField::Phase);
+        assert_eq!(parse_facet("type").unwrap(), FacetField::StudyType);
         assert!(parse_facet("colour").is_err());
     }
 }
