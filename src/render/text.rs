@@ -194,6 +194,7 @@ fn write_facets(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Result<(
             .map(|(v, n)| {
                 let plain = format!("{v} ({n})");
                 let value = match crate::normalize::parse_status(v) {
+                    _ if v == "Not given" => st.paint(DIM, v),
                     Some(s) if field == "status" => st.paint(status_code(s), v),
                     _ => v.clone(),
                 };
