@@ -48,7 +48,7 @@ impl Style {
     fn status(&self, s: Option<Status>) -> String {
         match s {
             Some(s) => self.paint(status_code(s), s.as_str()),
-            None => self.paint(DIM, "status unknown"),
+            None => self.paint(DIM, "status not given"),
         }
     }
 
