@@ -151,7 +151,8 @@ pub fn write_results(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Res
         if let Some(s) = &t.sponsor {
             writeln!(w, "{}", wrap(&format!("Sponsor: {s}"), st.width, "    "))?;
         }
-        if !h.snippet.is_empty() {
+        // A snippet of the title would only repeat the line above.
+        if !h.snippet.is_empty() && h.snippet_field != "title" {
             let text = wrap(&st.marks(&h.snippet), st.width, "    ");
             writeln!(w, "{}", clip_lines(&text, SNIPPET_LINES))?;
         }
@@ -172,6 +173,9 @@ pub fn write_results(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Res
     write_facets(w, r, st)
 }
 
+/// Values per field in the facet footer.
+const FOOTER_VALUES: usize = 12;
+
 /// The facet footer: one line per field, labels aligned, `value (count)`
 /// items packed to the width and never split across lines. Status and phase
 /// come first, in their vocabulary's order (the collector's), then the
@@ -189,9 +193,22 @@ fn write_facets(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Result<(
     for (field, values) in fields {
         let label = format!("{:<label_w$} ", format!("{field}:"));
         let indent = " ".repeat(label.len());
-        let items: Vec<(usize, String)> = values
+        // Beyond a dozen values a footer stops being a glance; `facets FIELD`
+        // and --json have the full lists.
+        let more = values.len() > FOOTER_VALUES;
+        let mut items: Vec<(usize, String)> = values
             .iter()
+            .take(FOOTER_VALUES)
             .map(|(v, n)| {
+                // A value longer than the line is cut, so it cannot wrap raggedly.
+                let room = st.width.saturating_sub(label.len() + 8).max(20);
+                let v = &if v.chars().count() > room {
+                    let mut cut: String = v.chars().take(room - 1).collect();
+                    cut.push('…');
+                    cut
+                } else {
+                    v.clone()
+                };
                 let plain = format!("{v} ({n})");
                 let value = match crate::normalize::parse_status(v) {
                     _ if v == "Not given" => st.paint(DIM, v),
@@ -202,6 +219,9 @@ fn write_facets(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Result<(
                 (plain.chars().count(), painted)
             })
             .collect();
+        if more {
+            items.push((1, "…".to_string()));
+        }
         let mut line = st.paint(DIM, &label);
         let mut col = label.len();
         let mut first = true;
