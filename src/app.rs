@@ -66,6 +66,57 @@ pub fn error_message(e: &anyhow::Error) -> String {
     .replace('\n', " ")
 }
 
+/// A command-line mistake as one line, like every other error. `-word`
+/// outside quotes is the likely one: the query syntax excludes words that
+/// way, but the shell hands `-sepsis` to the option parser, which reads it
+/// as `-s -e -p ...`; say how to write it instead.
+pub fn usage_error(e: &clap::Error, args: &[String]) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory;
+    let sub = args.iter().skip(1).find_map(|a| {
+        Cli::command()
+            .get_subcommands()
+            .find(|c| c.get_name() == a)
+            .map(|c| c.get_name().to_string())
+    });
+    if e.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(flag)) = e.get(ContextKind::InvalidArg) {
+            let word = args
+                .iter()
+                .skip(1)
+                .find(|a| !a.starts_with("--") && a.len() > 2 && a.starts_with(flag.as_str()));
+            if let (Some(word), false) = (word, flag.starts_with("--")) {
+                let bare = &word[1..];
+                return format!(
+                    "'{word}' is not an option; to leave out trials with '{bare}', put the whole \
+                     query in quotes (\"stem cells {word}\") or write NOT {bare}"
+                );
+            }
+        }
+    }
+    // clap's message and tips, without the usage block, on one line.
+    let rendered = e.render().to_string();
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .map(|l| l.trim_start_matches("error: "))
+        .collect();
+    let help = match sub {
+        Some(s) => format!("trialsearch {s} --help"),
+        None => "trialsearch --help".to_string(),
+    };
+    let mut line = String::new();
+    for p in parts {
+        if !line.is_empty() {
+            // "not provided:" introduces the next part; others are separate.
+            line.push_str(if line.ends_with(':') { " " } else { "; " });
+        }
+        line.push_str(p);
+    }
+    format!("{line}; see `{help}`")
+}
+
 fn query_text(words: &[String]) -> String {
     words.join(" ")
 }

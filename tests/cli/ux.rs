@@ -494,6 +494,18 @@ fn errors_are_one_line_and_say_what_to_do() {
         ]),
         "the qrels file comes second",
     );
+    // Command-line mistakes too, and `-word` outside quotes says how to
+    // write the exclusion.
+    one_line_error(all().cmd().args(["query", "stem", "-sepsis"]), "NOT sepsis");
+    one_line_error(ts().arg("querx"), "similar subcommand exists: 'query'");
+    one_line_error(
+        ts().arg("show"),
+        "not provided: <ID>; see `trialsearch show --help`",
+    );
+    one_line_error(
+        all().cmd().args(["query", "x", "--age", "old"]),
+        "'--age <YEARS>'",
+    );
     // Another build holds the index.
     let ix = dir.path().join("locked");
     std::fs::create_dir_all(&ix).unwrap();
