@@ -46,10 +46,75 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(io::ErrorKind::BrokenPipe)
             || c.downcast_ref::<csv::Error>().is_some_and(|ce| {
                 matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
             })
     })
+}
+
+/// The one line to print for an error. The library's errors already name
+/// their cause (an I/O error's reason is part of the message), so printing
+/// the whole chain would say it twice; other errors print their chain.
+pub fn error_message(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<Error>() {
+        Some(err) => err.to_string(),
+        None => format!("{e:#}"),
+    }
+    .replace('\n', " ")
+}
+
+/// A command-line mistake as one line, like every other error. `-word`
+/// outside quotes is the likely one: the query syntax excludes words that
+/// way, but the shell hands `-sepsis` to the option parser, which reads it
+/// as `-s -e -p ...`; say how to write it instead.
+pub fn usage_error(e: &clap::Error, args: &[String]) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory;
+    let sub = args.iter().skip(1).find_map(|a| {
+        Cli::command()
+            .get_subcommands()
+            .find(|c| c.get_name() == a)
+            .map(|c| c.get_name().to_string())
+    });
+    if e.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(flag)) = e.get(ContextKind::InvalidArg) {
+            let word = args
+                .iter()
+                .skip(1)
+                .find(|a| !a.starts_with("--") && a.len() > 2 && a.starts_with(flag.as_str()));
+            if let (Some(word), false) = (word, flag.starts_with("--")) {
+                let bare = &word[1..];
+                return format!(
+                    "'{word}' is not an option; to leave out trials with '{bare}', put the whole \
+                     query in quotes (\"stem cells {word}\") or write NOT {bare}"
+                );
+            }
+        }
+    }
+    // clap's message and tips, without the usage block, on one line.
+    let rendered = e.render().to_string();
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .map(|l| l.trim_start_matches("error: "))
+        .collect();
+    let help = match sub {
+        Some(s) => format!("trialsearch {s} --help"),
+        None => "trialsearch --help".to_string(),
+    };
+    let mut line = String::new();
+    for p in parts {
+        if !line.is_empty() {
+            // "not provided:" introduces the next part; others are separate.
+            line.push_str(if line.ends_with(':') { " " } else { "; " });
+        }
+        line.push_str(p);
+    }
+    format!("{line}; see `{help}`")
 }
 
 fn query_text(words: &[String]) -> String {
@@ -125,36 +190,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Outcome::Found
             }
         }
-        Command::Export(a) => {
-            let s = Searcher::open(&dir)?;
-            let req = Request {
-                text: query_text(&a.text),
-                filters: a.filters.to_filters()?,
-                sort: a.sort.into(),
-                snippets: false,
-                ..Default::default()
-            };
-            let trials = s.all_matching(&req)?;
-            match a.format {
-                ExportFormat::Ndjson => {
-                    for t in &trials {
-                        serde_json::to_writer(&mut out, t)?;
-                        writeln!(out)?;
-                    }
-                }
-                ExportFormat::Json => {
-                    serde_json::to_writer_pretty(&mut out, &trials)?;
-                    writeln!(out)?;
-                }
-                ExportFormat::Csv => render::table::write_export(&mut out, &trials, false)?,
-                ExportFormat::Tsv => render::table::write_export(&mut out, &trials, true)?,
-            }
-            if trials.is_empty() {
-                Outcome::NothingFound
-            } else {
-                Outcome::Found
-            }
-        }
+        Command::Export(a) => run_export(&dir, a, &mut out)?,
         Command::Eval(a) => crate::eval::run_eval(&dir, &a, &mut out)?,
         Command::Completions(a) => {
             use clap::CommandFactory;
@@ -282,6 +318,72 @@ fn run_query(
         }
     }
     Ok(if r.hits.is_empty() {
+        Outcome::NothingFound
+    } else {
+        Outcome::Found
+    })
+}
+
+/// `export`: records are written as they are loaded, so memory stays flat
+/// whatever the number of trials.
+fn run_export(dir: &IndexDir, a: cli::ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let s = Searcher::open(dir)?;
+    let req = Request {
+        text: query_text(&a.text),
+        filters: a.filters.to_filters()?,
+        sort: a.sort.into(),
+        snippets: false,
+        ..Default::default()
+    };
+    // A write error (a closed pipe) must stop the walk and keep its kind, so
+    // it is carried out of the callback rather than turned into a library error.
+    let mut write_err: Option<anyhow::Error> = None;
+    let mut keep = |r: anyhow::Result<()>| -> crate::error::Result<()> {
+        r.map_err(|e| {
+            write_err = Some(e);
+            Error::Query("export stopped".into())
+        })
+    };
+    let n = match a.format {
+        ExportFormat::Ndjson => s.for_each_matching(&req, |t| {
+            keep((|| {
+                serde_json::to_writer(&mut *out, &t)?;
+                writeln!(out)?;
+                Ok(())
+            })())
+        }),
+        ExportFormat::Json => {
+            // One record per line inside the array: valid JSON that streams
+            // and still diffs line by line.
+            write!(out, "[")?;
+            let mut first = true;
+            let r = s.for_each_matching(&req, |t| {
+                keep((|| {
+                    out.write_all(if first { b"\n" } else { b",\n" })?;
+                    first = false;
+                    serde_json::to_writer(&mut *out, &t)?;
+                    Ok(())
+                })())
+            });
+            if r.is_ok() {
+                writeln!(out, "{}]", if first { "" } else { "\n" })?;
+            }
+            r
+        }
+        ExportFormat::Csv | ExportFormat::Tsv => {
+            let mut wr = render::table::ExportWriter::new(out, a.format == ExportFormat::Tsv)?;
+            let r = s.for_each_matching(&req, |t| keep(wr.write(&t).map_err(Into::into)));
+            if r.is_ok() {
+                wr.finish()?;
+            }
+            r
+        }
+    };
+    let n = match (n, write_err) {
+        (_, Some(e)) => return Err(e),
+        (r, None) => r?,
+    };
+    Ok(if n == 0 {
         Outcome::NothingFound
     } else {
         Outcome::Found

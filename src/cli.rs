@@ -28,12 +28,23 @@ pub struct Cli {
         global = true,
         env = "TRIALSEARCH_INDEX",
         default_value = "index",
-        value_name = "DIR"
+        value_name = "DIR",
+        help_heading = "Global options"
     )]
     pub index: PathBuf,
 
     /// When to colour output: auto (a terminal, and NO_COLOR unset), always, never.
-    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    // The values are in the line above; clap's list of them would repeat it
+    // under every subcommand's --help.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = ColorArg::Auto,
+        value_name = "WHEN",
+        hide_possible_values = true,
+        help_heading = "Global options"
+    )]
     pub color: ColorArg,
 
     /// The command.
@@ -77,7 +88,11 @@ pub enum Command {
         after_help = "Examples:\n  trialsearch index corpus/\n  trialsearch index ~/downloads/ctg-studies.json.zip corpus/ --index ~/trials-index"
     )]
     Index(IndexArgs),
-    /// Search the index.
+    /// Search the index: the best matches, then counts by status and phase.
+    ///
+    /// Results are for people (title, id, status, phases, conditions, sponsor,
+    /// the matching text highlighted); --json, --format csv or --format tsv
+    /// are for programs and spreadsheets.
     #[command(after_help = QUERY_HELP)]
     Query(QueryArgs),
     /// Show one trial's whole record, by NCT id or any registry id.
@@ -89,13 +104,24 @@ pub enum Command {
     #[command(after_help = "Examples:\n  trialsearch stats\n  trialsearch stats --json")]
     Stats(StatsArgs),
     /// Count the values of one field over the trials matching a query.
+    ///
+    /// Most frequent first. Fields: status, phase, study_type, condition,
+    /// intervention, sponsor, country. Trials without a status, phase or study
+    /// type are counted as "Not given".
     #[command(
-        after_help = "Examples:\n  trialsearch facets country\n  trialsearch facets sponsor \"knee osteoarthritis\" --status recruiting"
+        after_help = "Examples:\n  trialsearch facets country\n  trialsearch facets sponsor \"knee osteoarthritis\" --status recruiting\n  trialsearch facets phase MSC --json"
     )]
     Facets(FacetsArgs),
     /// Write the normalized records of matching trials (all by default).
+    ///
+    /// Takes the query syntax and filters of `query`. NDJSON and JSON records
+    /// are the `show --json` object; CSV and TSV have one row per trial with
+    /// lists joined by " | ". Records are written as they are read, so the
+    /// whole index exports in little memory. docs/ has a Quickwit index
+    /// config and an Elasticsearch mapping for the NDJSON (README: "Moving
+    /// to a cluster").
     #[command(
-        after_help = "Examples:\n  trialsearch export --format ndjson > trials.ndjson\n  trialsearch export \"MSC ARDS\" --format csv > ards.csv"
+        after_help = "Examples:\n  trialsearch export > trials.ndjson\n  trialsearch export \"MSC ARDS\" --format csv > ards.csv\n  trialsearch export --status recruiting --country China --format tsv\n  trialsearch export sepsis | jq -r .id"
     )]
     Export(ExportArgs),
     /// Measure ranking quality: nDCG@10, P@10 and Recall@100 for judged queries.
@@ -105,11 +131,13 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print a shell completion script.
     #[command(
-        after_help = "Examples:\n  trialsearch completions bash > /etc/bash_completion.d/trialsearch\n  trialsearch completions zsh > ~/.zfunc/_trialsearch"
+        after_help = "Examples:\n  trialsearch completions bash > ~/.local/share/bash-completion/completions/trialsearch\n  trialsearch completions zsh > ~/.zfunc/_trialsearch\n  trialsearch completions fish > ~/.config/fish/completions/trialsearch.fish"
     )]
     Completions(CompletionsArgs),
     /// Print the man page (roff).
-    #[command(after_help = "Example:\n  trialsearch man > trialsearch.1 && man ./trialsearch.1")]
+    #[command(
+        after_help = "Examples:\n  trialsearch man > trialsearch.1 && man ./trialsearch.1\n  trialsearch man > ~/.local/share/man/man1/trialsearch.1"
+    )]
     Man,
 }
 
@@ -152,6 +180,7 @@ pub struct IndexArgs {
 
 /// Filters shared by `query`, `facets` and `export`.
 #[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Filters")]
 pub struct FilterArgs {
     /// Only trials with this status (repeatable): recruiting, completed, "active, not recruiting", NOT_YET_RECRUITING ...
     #[arg(long, value_name = "STATUS")]
@@ -223,9 +252,6 @@ pub struct QueryArgs {
     /// The query (several words may be given unquoted).
     #[arg(value_name = "QUERY", num_args = 0..)]
     pub text: Vec<String>,
-    /// Filters.
-    #[command(flatten)]
-    pub filters: FilterArgs,
     /// Hits to show.
     #[arg(long, short = 'n', default_value_t = 10)]
     pub limit: usize,
@@ -246,6 +272,9 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = QueryFormat::Text, conflicts_with = "json")]
     pub format: QueryFormat,
+    /// Filters (last: their help heading would carry over to options after them).
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 /// `show` options.
@@ -274,15 +303,15 @@ pub struct FacetsArgs {
     /// Query text (optional: all trials).
     #[arg(value_name = "QUERY", num_args = 0..)]
     pub text: Vec<String>,
-    /// Filters.
-    #[command(flatten)]
-    pub filters: FilterArgs,
     /// Values to show.
     #[arg(long, short = 'n', default_value_t = 30)]
     pub limit: usize,
     /// Print {"field", "total", "values": [{"value", "count"}]}.
     #[arg(long)]
     pub json: bool,
+    /// Filters (last: their help heading would carry over to options after them).
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 /// Export formats.
@@ -304,15 +333,15 @@ pub struct ExportArgs {
     /// Query text (optional: all trials).
     #[arg(value_name = "QUERY", num_args = 0..)]
     pub text: Vec<String>,
-    /// Filters.
-    #[command(flatten)]
-    pub filters: FilterArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson)]
     pub format: ExportFormat,
     /// Order of records.
     #[arg(long, value_enum, default_value_t = SortArg::Relevance)]
     pub sort: SortArg,
+    /// Filters (last: their help heading would carry over to options after them).
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 /// `eval` options.
@@ -406,19 +435,25 @@ pub fn parse_phase_args(v: &[String]) -> Result<Vec<Phase>> {
 
 /// Parse a facet field name.
 pub fn parse_facet(s: &str) -> Result<FacetField> {
-    let k = s.to_ascii_lowercase().replace(['-', ' '], "_");
-    let k = match k.strip_suffix("ies") {
-        Some(stem) => format!("{stem}y"),
-        None => k.trim_end_matches('s').to_string(),
-    };
-    let k = k.as_str();
-    FacetField::ALL
+    let k = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    // Singular and plural forms: "status", "statuses", "countries", "phases".
+    // The exact name is tried first so "status" keeps its final "s".
+    let mut forms = vec![k.clone()];
+    if let Some(stem) = k.strip_suffix("ies") {
+        forms.push(format!("{stem}y"));
+    }
+    if let Some(stem) = k.strip_suffix("es") {
+        forms.push(stem.to_string());
+    }
+    if let Some(stem) = k.strip_suffix('s') {
+        forms.push(stem.to_string());
+    }
+    forms
         .iter()
-        .copied()
-        .find(|f| {
-            f.name() == k
-                || (k == "type" && *f == FacetField::StudyType)
-                || (k == "studytype" && *f == FacetField::StudyType)
+        .find_map(|k| {
+            FacetField::ALL.iter().copied().find(|f| {
+                f.name() == k || (*f == FacetField::StudyType && (k == "type" || k == "studytype"))
+            })
         })
         .ok_or_else(|| Error::Filter {
             flag: "facet field",
@@ -518,6 +553,10 @@ mod tests {
         let e = parse_statuses(&["bogus".into()]).unwrap_err().to_string();
         assert!(e.contains("Recruiting") && e.contains("Completed"));
         assert_eq!(parse_facet("countries").unwrap(), FacetField::Country);
+        assert_eq!(parse_facet("status").unwrap(), FacetField::Status);
+        assert_eq!(parse_facet("statuses").unwrap(), FacetField::Status);
+        assert_eq!(parse_facet("phases").unwrap(), FacetField::Phase);
+        assert_eq!(parse_facet("type").unwrap(), FacetField::StudyType);
         assert!(parse_facet("colour").is_err());
     }
 }

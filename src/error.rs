@@ -50,10 +50,11 @@ pub enum Error {
         reason: String,
     },
     /// No trial has the id given to `show`.
-    #[error("no trial with id {0} in the index")]
+    #[error("no trial with id {0} in the index; search for it with `trialsearch query {0}`")]
     NotFound(String),
-    /// An I/O error with what was being done.
-    #[error("{context}: {source}")]
+    /// An I/O error with what was being done. The reason is a short phrase
+    /// ("no such file or folder"), not Rust's `(os error 2)` form.
+    #[error("{context}: {}", crate::sources::io_reason(.source))]
     Io {
         /// What was being done.
         context: String,

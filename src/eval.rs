@@ -52,8 +52,12 @@ pub struct Report {
 
 /// Read `qid<TAB>text` lines (a space also separates, for TREC topic lists).
 pub fn read_queries(path: &Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::io(
+            format!("cannot read the queries file {}", path.display()),
+            e,
+        )
+    })?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -65,7 +69,10 @@ pub fn read_queries(path: &Path) -> Result<Vec<(String, String)>> {
             .or_else(|| line.split_once(' '))
             .ok_or_else(|| Error::Input {
                 path: path.to_path_buf(),
-                reason: format!("line {}: expected `qid<TAB>query`", n + 1),
+                reason: format!(
+                    "line {}: expected `qid<TAB>query text` (the queries file comes first, then the qrels)",
+                    n + 1
+                ),
             })?;
         out.push((qid.trim().to_string(), q.trim().to_string()));
     }
@@ -75,7 +82,7 @@ pub fn read_queries(path: &Path) -> Result<Vec<(String, String)>> {
 /// Read TREC qrels: `qid iter docid grade`.
 pub fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, u32>>> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        .map_err(|e| Error::io(format!("cannot read the qrels file {}", path.display()), e))?;
     let mut out: HashMap<String, HashMap<String, u32>> = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let parts: Vec<&str> = line.split_whitespace().collect();
@@ -84,7 +91,10 @@ pub fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, u32>>> 
         }
         let bad = || Error::Input {
             path: path.to_path_buf(),
-            reason: format!("line {}: expected `qid 0 docid grade`", n + 1),
+            reason: format!(
+                "line {}: expected TREC qrels `qid 0 docid grade` (the qrels file comes second)",
+                n + 1
+            ),
         };
         if parts.len() != 4 {
             return Err(bad());

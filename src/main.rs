@@ -8,14 +8,29 @@ use trialsearch::app::{self, Outcome};
 use trialsearch::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            // Help and --version are not errors: clap prints them and exits 0.
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            let args: Vec<String> = std::env::args().collect();
+            app::warn(&app::usage_error(&e, &args));
+            return ExitCode::from(2);
+        }
+    };
     match app::run(cli) {
         Ok(Outcome::Found) => ExitCode::SUCCESS,
         Ok(Outcome::NothingFound) => ExitCode::from(1),
         // `trialsearch query ... | head -1`: the reader left; not an error.
         Err(e) if app::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            app::warn(&format!("{e:#}"));
+            app::warn(&app::error_message(&e));
             ExitCode::from(2)
         }
     }

@@ -218,21 +218,30 @@ pub struct BuildLock {
 
 /// Take the build lock, failing at once if another build holds it.
 pub fn lock(dir: &IndexDir) -> Result<BuildLock> {
-    fs::create_dir_all(dir.root())
-        .map_err(|e| Error::io(format!("creating {}", dir.root().display()), e))?;
+    fs::create_dir_all(dir.root()).map_err(|e| {
+        Error::io(
+            format!(
+                "cannot create the index folder {} (pass --index DIR to build elsewhere)",
+                dir.root().display()
+            ),
+            e,
+        )
+    })?;
     let path = dir.root().join(LOCK);
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        .map_err(|e| Error::io(format!("cannot open the lock file {}", path.display()), e))?;
     match file.try_lock() {
         Ok(()) => Ok(BuildLock { _file: file }),
         Err(fs::TryLockError::WouldBlock) => Err(Error::Locked {
             path: dir.root().to_path_buf(),
         }),
-        Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("cannot lock {}", path.display()), e))
+        }
     }
 }
 
@@ -349,7 +358,7 @@ pub fn build(
     let gen_name = format!("gen-{next:06}");
     let gen_dir = root.join(&gen_name);
     fs::create_dir_all(&gen_dir)
-        .map_err(|e| Error::io(format!("creating {}", gen_dir.display()), e))?;
+        .map_err(|e| Error::io(format!("cannot create {}", gen_dir.display()), e))?;
     write_index(&gen_dir, &trials, opts)?;
 
     let meta = Meta {
@@ -370,8 +379,12 @@ pub fn build(
     // The swap: CURRENT is replaced by an atomic rename.
     let tmp = root.join(format!("{CURRENT}.tmp"));
     write_file_synced(&tmp, gen_name.as_bytes())?;
-    fs::rename(&tmp, root.join(CURRENT))
-        .map_err(|e| Error::io(format!("activating {}", gen_dir.display()), e))?;
+    fs::rename(&tmp, root.join(CURRENT)).map_err(|e| {
+        Error::io(
+            format!("cannot make {} the live index", gen_dir.display()),
+            e,
+        )
+    })?;
     if let Ok(d) = File::open(&root) {
         let _ = d.sync_all();
     }
@@ -383,10 +396,10 @@ pub fn build(
 
 fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f =
-        File::create(path).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        File::create(path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 fn write_index(gen_dir: &Path, trials: &[Trial], opts: &BuildOptions) -> Result<()> {

@@ -96,7 +96,7 @@ impl IndexDir {
                     path: self.root.clone(),
                 });
             }
-            Err(e) => return Err(Error::io(format!("reading {}", cur.display()), e)),
+            Err(e) => return Err(Error::io(format!("cannot read {}", cur.display()), e)),
         };
         if !valid_gen_name(&name) {
             return Err(Error::BadIndex {

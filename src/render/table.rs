@@ -144,13 +144,40 @@ pub fn export_row(t: &Trial) -> Vec<String> {
 
 /// Write records as CSV (or TSV) with a header row.
 pub fn write_export(w: &mut dyn Write, trials: &[Trial], tsv: bool) -> csv::Result<()> {
-    let mut wr = writer(w, tsv);
-    wr.write_record(EXPORT_COLUMNS)?;
+    let mut wr = ExportWriter::new(w, tsv)?;
     for t in trials {
-        wr.write_record(export_row(t).iter().map(|c| cell(c, tsv)))?;
+        wr.write(t)?;
     }
-    wr.flush()?;
-    Ok(())
+    wr.finish()
+}
+
+/// Writes export rows one record at a time, so `export` can stream any
+/// number of trials: the header on creation, a row per [`ExportWriter::write`].
+pub struct ExportWriter<'a> {
+    wr: csv::Writer<&'a mut dyn Write>,
+    tsv: bool,
+}
+
+impl<'a> ExportWriter<'a> {
+    /// Start a table: writes the header row.
+    pub fn new(w: &'a mut dyn Write, tsv: bool) -> csv::Result<Self> {
+        let mut wr = writer(w, tsv);
+        wr.write_record(EXPORT_COLUMNS)?;
+        Ok(ExportWriter { wr, tsv })
+    }
+
+    /// Write one record's row.
+    pub fn write(&mut self, t: &Trial) -> csv::Result<()> {
+        let tsv = self.tsv;
+        self.wr
+            .write_record(export_row(t).iter().map(|c| cell(c, tsv)))
+    }
+
+    /// Flush what is buffered.
+    pub fn finish(mut self) -> csv::Result<()> {
+        self.wr.flush()?;
+        Ok(())
+    }
 }
 
 /// Write hits as CSV (or TSV) with a header row; snippets lose their marks.

@@ -103,9 +103,9 @@ pub struct Fruit {
     pub total: usize,
     /// The best `top` candidates, best first.
     pub top: Vec<Candidate>,
-    /// Status counts, in vocabulary order, unknown last.
+    /// Status counts, in vocabulary order, "Not given" last.
     pub status: Vec<(String, u64)>,
-    /// Phase counts, in vocabulary order, unknown last.
+    /// Phase counts, in vocabulary order, "Not given" last.
     pub phase: Vec<(String, u64)>,
     /// Other requested facets, values by count (then name).
     pub strings: Vec<(String, Vec<(String, u64)>)>,
@@ -273,7 +273,9 @@ impl Collector for TopAndFacets {
             .iter()
             .enumerate()
             .map(|(i, s)| (s.as_str().to_string(), status[i]))
-            .chain(std::iter::once(("Unknown".to_string(), status[unknown])))
+            // "Not given", like phase and study type: "Unknown" would read as
+            // ClinicalTrials.gov's own "Unknown status" (not verified lately).
+            .chain(std::iter::once(("Not given".to_string(), status[unknown])))
             .collect();
         out.phase = Phase::ALL
             .iter()

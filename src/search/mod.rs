@@ -113,6 +113,15 @@ pub struct SearchResult {
     pub notes: Vec<String>,
 }
 
+/// What [`Searcher::collect`] found: the parsed query (for snippets), the
+/// query that ran, the collector's harvest, and notes for the user.
+struct Matches {
+    parsed: query::ParsedQuery,
+    query: Box<dyn Query>,
+    fruit: collector::Fruit,
+    notes: Vec<String>,
+}
+
 /// An opened index, ready to answer many requests.
 pub struct Searcher {
     index: tantivy::Index,
@@ -264,44 +273,10 @@ impl Searcher {
 
     /// Run a search.
     pub fn search(&self, req: &Request) -> Result<SearchResult> {
-        let syn = synonyms::Synonyms::builtin();
-        let parsed = query::parse(&req.text, syn)?;
-        let mut notes = parsed.notes.clone();
-        let searcher = self.reader.searcher();
         let limit = req.limit.clamp(1, 10_000);
-        let collector = TopAndFacets {
-            fields: self.fields.clone(),
-            top: req.offset.saturating_add(limit),
-            sort: req.sort,
-            facets: req.facets.clone(),
-        };
-        let filters = self.filter_clauses(&req.filters);
-        let make = |relaxed: bool| -> Box<dyn Query> {
-            let main = query::build(&self.fields, &parsed, relaxed);
-            if filters.is_empty() {
-                return main;
-            }
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
-            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
-            Box::new(BooleanQuery::new(clauses))
-        };
-        let mut q = make(false);
-        let mut fruit = searcher.search(&*q, &collector)?;
-        let required = parsed.required().count()
-            + parsed
-                .clauses
-                .iter()
-                .filter(|c| matches!(c, query::Clause::Any(_)))
-                .count();
-        if fruit.total == 0 && required >= 3 {
-            q = make(true);
-            fruit = searcher.search(&*q, &collector)?;
-            if fruit.total > 0 {
-                notes.push(
-                    "no trial matches every word; showing trials that match some of them".into(),
-                );
-            }
-        }
+        let searcher = self.reader.searcher();
+        let m = self.collect(&searcher, req, req.offset.saturating_add(limit))?;
+        let (parsed, q, fruit, notes) = (m.parsed, m.query, m.fruit, m.notes);
         let page: Vec<_> = fruit.top.into_iter().skip(req.offset).take(limit).collect();
         // Highlight the words typed first; synonyms only where they alone matched.
         let snippeters = if req.snippets && !page.is_empty() {
@@ -355,6 +330,53 @@ impl Searcher {
         })
     }
 
+    /// Parse the request, run it (relaxed when a long query matches
+    /// nothing) and keep the best `top` candidates and the facet counts.
+    fn collect(&self, searcher: &tantivy::Searcher, req: &Request, top: usize) -> Result<Matches> {
+        let syn = synonyms::Synonyms::builtin();
+        let parsed = query::parse(&req.text, syn)?;
+        let mut notes = parsed.notes.clone();
+        let collector = TopAndFacets {
+            fields: self.fields.clone(),
+            top,
+            sort: req.sort,
+            facets: req.facets.clone(),
+        };
+        let filters = self.filter_clauses(&req.filters);
+        let make = |relaxed: bool| -> Box<dyn Query> {
+            let main = query::build(&self.fields, &parsed, relaxed);
+            if filters.is_empty() {
+                return main;
+            }
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
+            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let mut q = make(false);
+        let mut fruit = searcher.search(&*q, &collector)?;
+        let required = parsed.required().count()
+            + parsed
+                .clauses
+                .iter()
+                .filter(|c| matches!(c, query::Clause::Any(_)))
+                .count();
+        if fruit.total == 0 && required >= 3 {
+            q = make(true);
+            fruit = searcher.search(&*q, &collector)?;
+            if fruit.total > 0 {
+                notes.push(
+                    "no trial matches every word; showing trials that match some of them".into(),
+                );
+            }
+        }
+        Ok(Matches {
+            parsed,
+            query: q,
+            fruit,
+            notes,
+        })
+    }
+
     fn load(&self, searcher: &tantivy::Searcher, addr: DocAddress) -> Result<Trial> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         use tantivy::schema::Value;
@@ -391,20 +413,36 @@ impl Searcher {
         }
     }
 
-    /// Every trial matching a request, in the request's order, without paging:
-    /// for `export`.
+    /// Every trial matching a request, in the request's order, without paging.
+    /// Holds every record in memory: [`Searcher::for_each_matching`] streams.
     pub fn all_matching(&self, req: &Request) -> Result<Vec<Trial>> {
-        let total = {
-            let mut r = req.clone();
-            r.limit = 1;
-            r.snippets = false;
-            self.search(&r)?.total
-        };
-        let mut r = req.clone();
-        r.offset = 0;
-        r.limit = total.max(1);
-        r.snippets = false;
-        Ok(self.search(&r)?.hits.into_iter().map(|h| h.trial).collect())
+        let mut out = Vec::new();
+        self.for_each_matching(req, |t| {
+            out.push(t);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hand every trial matching a request to `each`, in the request's order,
+    /// one record at a time (for `export`). One pass over the index ranks all
+    /// matches (a few dozen bytes each); records are then loaded one by one,
+    /// so exporting 500,000 trials never holds them all in memory. Returns
+    /// how many were handed over. An error from `each` stops the walk.
+    pub fn for_each_matching(
+        &self,
+        req: &Request,
+        mut each: impl FnMut(Trial) -> Result<()>,
+    ) -> Result<usize> {
+        let searcher = self.reader.searcher();
+        let all = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
+        let m = self.collect(&searcher, req, all.max(1))?;
+        let mut n = 0;
+        for cand in m.fruit.top.into_iter().skip(req.offset) {
+            each(self.load(&searcher, cand.addr)?)?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn snippet_generators(
@@ -479,14 +517,14 @@ fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String
             for line in text.lines() {
                 let s = g.snippet(line);
                 if !s.highlighted().is_empty() {
-                    return (mark(&s), "eligibility".into());
+                    return (elide(line, &s), "eligibility".into());
                 }
             }
             continue;
         }
         let s = g.snippet(&text);
         if !s.highlighted().is_empty() {
-            return (mark(&s), name.to_string());
+            return (elide(&text, &s), name.to_string());
         }
     }
     let lead = t
@@ -501,6 +539,26 @@ fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String
         cut.push('…');
     }
     (escape_marks(&cut), "summary".into())
+}
+
+/// The marked fragment, with `…` where it cuts the field's text, so a reader
+/// knows the sentence goes on.
+fn elide(text: &str, s: &tantivy::snippet::Snippet) -> String {
+    let frag = s.fragment();
+    let marked = mark(s);
+    let (before, after) = match text.find(frag) {
+        Some(i) => (&text[..i], &text[i + frag.len()..]),
+        None => return marked,
+    };
+    let mut out = String::with_capacity(marked.len() + 8);
+    if !before.trim().is_empty() {
+        out.push_str("… ");
+    }
+    out.push_str(&marked);
+    if !after.trim().is_empty() {
+        out.push_str(" …");
+    }
+    out
 }
 
 fn escape_marks(s: &str) -> String {

@@ -472,7 +472,7 @@ impl<R: Read> Read for CapReader<R> {
 pub fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
     match e.kind() {
-        NotFound => "no such file (deleted during the walk?)".into(),
+        NotFound => "no such file or folder".into(),
         PermissionDenied => "permission denied".into(),
         _ => {
             let s = e.to_string();

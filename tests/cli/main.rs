@@ -4,3 +4,4 @@
 mod formats;
 mod foundation;
 mod util;
+mod ux;
