@@ -243,6 +243,11 @@ pub struct QueryArgs {
     /// {"status": {value: count}, "phase": {value: count}}, "notes"}.
     #[arg(long)]
     pub json: bool,
+    /// Show, under each hit, which fields and words contributed to its score
+    /// (synonym and phrase matches marked); with --json, an "explain" array
+    /// of {"field", "text", "kind", "score"} on each hit.
+    #[arg(long)]
+    pub explain: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = QueryFormat::Text, conflicts_with = "json")]
     pub format: QueryFormat,

@@ -113,6 +113,25 @@ pub fn write_results(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Res
             let plain = wrap(&h.snippet, st.width, "    ");
             writeln!(w, "{}", st.marks(&plain))?;
         }
+        if let Some(e) = &h.explain {
+            writeln!(
+                w,
+                "{}",
+                st.paint(DIM, &format!("    score {:.2} from:", h.score))
+            )?;
+            for c in e {
+                let what = match c.kind.as_str() {
+                    "literal" => format!("{}: \"{}\"", c.field, c.text),
+                    "phase" | "status" => format!("{} {} boost", c.kind, c.text),
+                    k => format!("{}: {k} \"{}\"", c.field, c.text),
+                };
+                writeln!(
+                    w,
+                    "{}",
+                    st.paint(DIM, &format!("      {what} {:.2}", c.score))
+                )?;
+            }
+        }
         writeln!(w)?;
     }
     let shown = if r.hits.is_empty() {

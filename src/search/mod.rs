@@ -66,6 +66,8 @@ pub struct Request {
     pub facet_limit: usize,
     /// Compute snippets.
     pub snippets: bool,
+    /// Say, per hit, which fields and words contributed to its score.
+    pub explain: bool,
 }
 
 impl Default for Request {
@@ -79,6 +81,7 @@ impl Default for Request {
             facets: Vec::new(),
             facet_limit: 20,
             snippets: true,
+            explain: false,
         }
     }
 }
@@ -96,7 +99,29 @@ pub struct Hit {
     pub snippet_field: String,
     /// The whole record.
     pub trial: Trial,
+    /// What contributed to the score, largest first; `None` unless the
+    /// request asked for it.
+    pub explain: Option<Vec<Contribution>>,
 }
+
+/// One part of a hit's score, for `--explain`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Contribution {
+    /// The field (or "phase", "status").
+    pub field: String,
+    /// The words that matched there.
+    pub text: String,
+    /// "literal" (the words typed), "synonym" (a vocabulary wording),
+    /// "phrase" (the words together), "phase" or "status" (a boost).
+    pub kind: String,
+    /// What this part alone scores for the hit. The fields of one wording
+    /// combine as the best one plus a quarter of the others, so these are
+    /// not meant to add up to the hit's score exactly.
+    pub score: f32,
+}
+
+/// Most contributions listed per hit.
+const MAX_EXPLAIN: usize = 8;
 
 /// The answer to a [`Request`].
 #[derive(Debug, Clone, Serialize)]
@@ -262,12 +287,85 @@ impl Searcher {
         out
     }
 
+    /// A correction for a typed word that matches no trial at all: the
+    /// best-attested word of the index's vocabulary (titles, conditions,
+    /// keywords, interventions, summaries) within edit distance 1 (2 for
+    /// words of 9 letters or more) that starts with the same letter. Typos
+    /// rarely hit the first letter, and keeping it makes the dictionary walk
+    /// a short range scan. `None` when the word matches something as typed:
+    /// a rare word is not a typo.
+    fn correct(&self, searcher: &tantivy::Searcher, word: &str) -> Option<String> {
+        let mut folded = String::new();
+        crate::index::analyzer::fold(word, &mut folded);
+        let n = folded.chars().count();
+        if n < 6 || !folded.chars().all(|c| c.is_ascii_lowercase()) {
+            return None;
+        }
+        // Does the word match anything as typed, in any searchable area?
+        let mut areas = query::areas(&self.fields, Scope::All);
+        areas.push(Area {
+            field: self.fields.spell,
+            weight: 1.0,
+            stemmed: false,
+        });
+        for a in &areas {
+            for alts in crate::index::analyzer::analyze_positions(word, a.stemmed) {
+                for t in alts {
+                    let term = Term::from_field_text(a.field, &t);
+                    if searcher.doc_freq(&term).unwrap_or(0) > 0 {
+                        return None;
+                    }
+                }
+            }
+        }
+        let max_dist = if n >= 9 { 2 } else { 1 };
+        let first = folded.chars().next()?;
+        let lo = first.to_string();
+        let hi = ((first as u8) + 1) as char;
+        let mut found: BTreeMap<String, usize> = BTreeMap::new();
+        for seg in searcher.segment_readers() {
+            let Ok(inv) = seg.inverted_index(self.fields.spell) else {
+                continue;
+            };
+            let dict = inv.terms();
+            let Ok(mut stream) = dict
+                .range()
+                .ge(lo.as_bytes())
+                .lt(hi.to_string().as_bytes())
+                .into_stream()
+            else {
+                continue;
+            };
+            while stream.advance() {
+                let Ok(cand) = std::str::from_utf8(stream.key()) else {
+                    continue;
+                };
+                let m = cand.chars().count();
+                if m.abs_diff(n) > max_dist || !cand.chars().all(|c| c.is_ascii_lowercase()) {
+                    continue;
+                }
+                if let Some(d) = edit_distance(&folded, cand, max_dist) {
+                    let df = stream.value().doc_freq as usize;
+                    // Closer candidates first, then the more common.
+                    let rank = (max_dist - d) * 1_000_000 + df;
+                    let e = found.entry(cand.to_string()).or_insert(0);
+                    *e = (*e).max(rank);
+                }
+            }
+        }
+        found
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+            .map(|(w, _)| w)
+    }
+
     /// Run a search.
     pub fn search(&self, req: &Request) -> Result<SearchResult> {
         let syn = synonyms::Synonyms::builtin();
-        let parsed = query::parse(&req.text, syn)?;
-        let mut notes = parsed.notes.clone();
         let searcher = self.reader.searcher();
+        let speller = |w: &str| self.correct(&searcher, w);
+        let parsed = query::parse_with(&req.text, syn, Some(&speller))?;
+        let mut notes = parsed.notes.clone();
         let limit = req.limit.clamp(1, 10_000);
         let collector = TopAndFacets {
             fields: self.fields.clone(),
@@ -314,9 +412,32 @@ impl Searcher {
         } else {
             None
         };
+        let probes = if req.explain && !page.is_empty() {
+            let schema = self.index.schema();
+            let name = |f: tantivy::schema::Field| schema.get_field_name(f).to_string();
+            query::probes(&self.fields, &parsed, &name)
+        } else {
+            Vec::new()
+        };
         let mut hits = Vec::with_capacity(page.len());
         for (i, cand) in page.into_iter().enumerate() {
             let trial = self.load(&searcher, cand.addr)?;
+            let mut explain: Vec<Contribution> = probes
+                .iter()
+                .filter_map(|p| {
+                    // `explain` is an error for a document the part does not match.
+                    let v = p.query.explain(&searcher, cand.addr).ok()?.value();
+                    (v > 0.0).then(|| Contribution {
+                        field: p.field.clone(),
+                        text: p.text.clone(),
+                        kind: p.kind.to_string(),
+                        score: v,
+                    })
+                })
+                .collect();
+            explain.sort_by(|a, b| b.score.total_cmp(&a.score));
+            explain.truncate(MAX_EXPLAIN);
+            let explain = req.explain.then_some(explain);
             let (snippet, snippet_field) = match &snippeters {
                 Some(g) => best_snippet(g, &trial),
                 None => (String::new(), String::new()),
@@ -327,6 +448,7 @@ impl Searcher {
                 snippet,
                 snippet_field,
                 trial,
+                explain,
             });
         }
         let mut facets = BTreeMap::new();
@@ -501,6 +623,45 @@ fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String
         cut.push('…');
     }
     (escape_marks(&cut), "summary".into())
+}
+
+/// Damerau–Levenshtein (optimal string alignment) distance between `a`
+/// and `b`, or `None` when it exceeds `max`: a swap of two neighbours
+/// ("sclerosys"/"sclerosis" is a substitution, "cleels"/"cells" a swap) is
+/// one typo.
+pub fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        let mut row_min = usize::MAX;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+    }
+    let v = d[a.len() * w + b.len()];
+    (v <= max).then_some(v)
 }
 
 fn escape_marks(s: &str) -> String {

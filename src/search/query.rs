@@ -104,6 +104,9 @@ pub fn areas(f: &Fields, scope: Scope) -> Vec<Area> {
             a(f.sponsor, 1.2, false),
             a(f.locations, 0.8, false),
             a(f.other, 0.8, true),
+            // Derived text (abbreviations the record defines): it should
+            // connect wordings, not outrank what the record itself says.
+            a(f.abbrev, 1.0, true),
         ],
         Scope::Title => vec![a(f.title, 1.0, true)],
         Scope::Condition => vec![a(f.conditions, 1.0, true), a(f.mesh, 0.5, true)],
@@ -404,9 +407,49 @@ fn extract_boosts(words: &[String], q: &mut ParsedQuery) -> Vec<String> {
         .collect()
 }
 
+/// Spelling correction offered by the index: a word → a better-attested
+/// word, or `None` to keep it.
+pub type Speller<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Whether a typed word may be spell-corrected: a long, purely alphabetic
+/// word, not written in capitals, not in the vocabulary. Ids, numbers,
+/// compounds ("UC-MSC") and abbreviations ("ARDS", "Cx601") are never
+/// touched: a near miss between two abbreviations is another thing, not a
+/// typo, and short words have too many neighbours to correct safely.
+pub fn may_correct(word: &str, syn: &Synonyms) -> bool {
+    let n = word.chars().count();
+    n >= 6
+        && word.chars().all(char::is_alphabetic)
+        && !word.chars().all(char::is_uppercase)
+        && !STOP.contains(&word.to_lowercase().as_str())
+        && syn.get(&key_of(word)).is_none()
+}
+
 /// Group a run of free words into concepts: the longest vocabulary span
-/// first, then single words.
-fn group_words(words: &[String], syn: &Synonyms) -> Vec<Concept> {
+/// first, then single words. Misspelled words are corrected first (when a
+/// speller is given), so "multiple sclerosys" becomes the vocabulary span
+/// "multiple sclerosis" with its synonyms.
+fn group_words(
+    words: &[String],
+    syn: &Synonyms,
+    speller: Option<Speller>,
+    notes: &mut Vec<String>,
+) -> Vec<Concept> {
+    let mut fixed: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        let better = speller
+            .filter(|_| may_correct(w, syn))
+            .and_then(|sp| sp(w))
+            .filter(|b| !b.eq_ignore_ascii_case(w));
+        match better {
+            Some(b) => {
+                notes.push(format!("{w} → {b} (spelling corrected)"));
+                fixed.push(b);
+            }
+            None => fixed.push(w.clone()),
+        }
+    }
+    let words = &fixed[..];
     let mut out = Vec::new();
     let mut i = 0;
     let max = syn.max_span().max(1);
@@ -439,6 +482,12 @@ fn group_words(words: &[String], syn: &Synonyms) -> Vec<Concept> {
 
 /// Parse query text into a plan.
 pub fn parse(text: &str, syn: &Synonyms) -> Result<ParsedQuery> {
+    parse_with(text, syn, None)
+}
+
+/// Parse query text into a plan, correcting misspelled free words with
+/// `speller` (see [`may_correct`] for which words are candidates).
+pub fn parse_with(text: &str, syn: &Synonyms, speller: Option<Speller>) -> Result<ParsedQuery> {
     let mut q = ParsedQuery::default();
     let text: String = if text.chars().count() > MAX_QUERY_CHARS {
         q.notes.push(format!(
@@ -462,7 +511,7 @@ pub fn parse(text: &str, syn: &Synonyms) -> Result<ParsedQuery> {
             return;
         }
         let rest = extract_boosts(words, q);
-        let concepts = group_words(&rest, syn);
+        let concepts = group_words(&rest, syn, speller, &mut q.notes);
         for (k, c) in concepts.into_iter().enumerate() {
             items.push((false, k == 0 && *or_next, vec![c]));
         }
@@ -590,6 +639,15 @@ pub fn text_query(area: &Area, text: &str, slop: u32) -> Option<Box<dyn Query>> 
     }
 }
 
+/// Whether `text` may be searched in area `a`: the ids area only takes
+/// text with a digit. Sponsors' own study codes ("ASC-OA-2019",
+/// "MSC-ALS-01") are made of the same acronyms people type as words, and an
+/// id match weighs as much as a title match eight times over; an id someone
+/// types (NCT05689008, DFSC-2023(CR)-01, Cx601) always has a digit.
+fn id_like(fields: &Fields, a: &Area, text: &str) -> bool {
+    a.field != fields.ids || text.chars().any(|c| c.is_ascii_digit())
+}
+
 fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option<Box<dyn Query>> {
     // A phrase's BM25 score grows with its length; dividing by the number of
     // positions keeps a six-word synonym from outscoring the two words typed.
@@ -597,6 +655,7 @@ fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option
     let weight = weight / n.sqrt();
     let parts: Vec<Box<dyn Query>> = areas(fields, scope)
         .iter()
+        .filter(|a| id_like(fields, a, text))
         .filter_map(|a| {
             text_query(a, text, 0)
                 .map(|q| Box::new(BoostQuery::new(q, a.weight * weight)) as Box<dyn Query>)
@@ -623,6 +682,138 @@ pub fn concept_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
     }
 }
 
+/// One labelled part of a query, scored alone to explain a hit.
+pub struct Probe {
+    /// The field searched (or "phase", "status").
+    pub field: String,
+    /// The words searched.
+    pub text: String,
+    /// "literal", "synonym", "phrase", "phase" or "status".
+    pub kind: &'static str,
+    /// The part, weighted as in the full query.
+    pub query: Box<dyn Query>,
+}
+
+/// The parts of a query that can contribute to a hit's score, labelled, for
+/// `--explain`: every area × wording of every positive concept, the phrase
+/// bonus and the phase/status boosts. `name` gives a field's schema name.
+pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) -> Vec<Probe> {
+    let mut out = Vec::new();
+    let mut concepts: Vec<&Concept> = Vec::new();
+    for c in &q.clauses {
+        match c {
+            Clause::Must(c) => concepts.push(c),
+            Clause::Any(cs) => concepts.extend(cs.iter()),
+            _ => {}
+        }
+    }
+    for c in concepts {
+        let wordings = std::iter::once((c.text.as_str(), 1.0, "literal")).chain(
+            c.expansions
+                .iter()
+                .map(|e| (e.text.as_str(), e.weight, "synonym")),
+        );
+        for (text, weight, kind) in wordings {
+            let n = analyze_positions(text, false).len().max(1) as f32;
+            for a in areas(fields, c.scope) {
+                if !id_like(fields, &a, text) {
+                    continue;
+                }
+                if let Some(tq) = text_query(&a, text, 0) {
+                    out.push(Probe {
+                        field: name(a.field),
+                        text: text.to_string(),
+                        kind,
+                        query: Box::new(BoostQuery::new(tq, a.weight * weight / n.sqrt())),
+                    });
+                }
+            }
+        }
+    }
+    for (field, phrase, pq) in phrase_parts(fields, q) {
+        out.push(Probe {
+            field: name(field),
+            text: phrase,
+            kind: "phrase",
+            query: pq,
+        });
+    }
+    for (kind, text, bq) in constraint_parts(fields, q) {
+        out.push(Probe {
+            field: kind.to_string(),
+            text,
+            kind,
+            query: bq,
+        });
+    }
+    out
+}
+
+/// The phrase bonus: the free words, in order (a little slop), in the
+/// title, conditions or summary.
+fn phrase_parts(fields: &Fields, q: &ParsedQuery) -> Vec<(Field, String, Box<dyn Query>)> {
+    let content_words: Vec<&str> = q
+        .required()
+        .filter(|c| c.scope == Scope::All && !c.exact)
+        .map(|c| c.text.as_str())
+        .collect();
+    let mut out = Vec::new();
+    if content_words.len() < 2 {
+        return out;
+    }
+    let phrase = content_words.join(" ");
+    for (field, boost) in [
+        (fields.title, 2.0),
+        (fields.conditions, 1.5),
+        (fields.summary, 1.0),
+    ] {
+        let area = Area {
+            field,
+            weight: boost,
+            stemmed: true,
+        };
+        if let Some(pq) = text_query(&area, &phrase, 2) {
+            out.push((
+                field,
+                phrase.clone(),
+                Box::new(BoostQuery::new(pq, boost)) as Box<dyn Query>,
+            ));
+        }
+    }
+    out
+}
+
+/// The phase and status boosts: a constant for each one named and met.
+fn constraint_parts(
+    fields: &Fields,
+    q: &ParsedQuery,
+) -> Vec<(&'static str, String, Box<dyn Query>)> {
+    let mut out: Vec<(&'static str, String, Box<dyn Query>)> = Vec::new();
+    for p in &q.phase_boosts {
+        let t = Term::from_field_u64(fields.phase, phase_code(*p));
+        out.push((
+            "phase",
+            p.as_str().to_string(),
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                CONSTRAINT_BOOST,
+            )),
+        ));
+    }
+    for s in &q.status_boosts {
+        let t = Term::from_field_u64(fields.status, status_code(*s));
+        out.push((
+            "status",
+            s.as_str().to_string(),
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                CONSTRAINT_BOOST,
+            )),
+        ));
+    }
+    out
+}
+
 /// Score added for a phase or status named in the text.
 const CONSTRAINT_BOOST: f32 = 2.5;
 
@@ -630,7 +821,6 @@ const CONSTRAINT_BOOST: f32 = 2.5;
 /// optional (at least one must match): the fallback when nothing matches all.
 pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut content_words: Vec<&str> = Vec::new();
     let n_required = q
         .clauses
         .iter()
@@ -641,9 +831,6 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
             Clause::Must(c) => {
                 if let Some(qq) = concept_query(fields, c) {
                     clauses.push((if relaxed { Occur::Should } else { Occur::Must }, qq));
-                }
-                if c.scope == Scope::All && !c.exact {
-                    content_words.push(&c.text);
                 }
             }
             Clause::Not(c) => {
@@ -669,42 +856,11 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
         }
     }
     // A phrase match of the free words outranks the same words scattered.
-    if content_words.len() >= 2 {
-        let phrase = content_words.join(" ");
-        for (field, boost) in [
-            (fields.title, 2.0),
-            (fields.conditions, 1.5),
-            (fields.summary, 1.0),
-        ] {
-            let area = Area {
-                field,
-                weight: boost,
-                stemmed: true,
-            };
-            if let Some(pq) = text_query(&area, &phrase, 2) {
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(pq, boost))));
-            }
-        }
+    for (_, _, pq) in phrase_parts(fields, q) {
+        clauses.push((Occur::Should, pq));
     }
-    for p in &q.phase_boosts {
-        let t = Term::from_field_u64(fields.phase, phase_code(*p));
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
-                CONSTRAINT_BOOST,
-            )),
-        ));
-    }
-    for s in &q.status_boosts {
-        let t = Term::from_field_u64(fields.status, status_code(*s));
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
-                CONSTRAINT_BOOST,
-            )),
-        ));
+    for (_, _, bq) in constraint_parts(fields, q) {
+        clauses.push((Occur::Should, bq));
     }
     if relaxed {
         // All but one required concept must still match: a relaxed query
