@@ -120,6 +120,9 @@ pub struct Contribution {
     pub score: f32,
 }
 
+/// Share of the best topic score that each phase or status met adds.
+const CONSTRAINT_SHARE: f32 = 0.5;
+
 /// Most contributions listed per hit.
 const MAX_EXPLAIN: usize = 8;
 
@@ -364,7 +367,7 @@ impl Searcher {
         let syn = synonyms::Synonyms::builtin();
         let searcher = self.reader.searcher();
         let speller = |w: &str| self.correct(&searcher, w);
-        let parsed = query::parse_with(&req.text, syn, Some(&speller))?;
+        let mut parsed = query::parse_with(&req.text, syn, Some(&speller))?;
         let mut notes = parsed.notes.clone();
         let limit = req.limit.clamp(1, 10_000);
         let collector = TopAndFacets {
@@ -373,6 +376,25 @@ impl Searcher {
             sort: req.sort,
             facets: req.facets.clone(),
         };
+        if !parsed.phase_boosts.is_empty() || !parsed.status_boosts.is_empty() {
+            // A phase or status the user names is part of what they want
+            // (a phase 3 MSC trial answers "phase 3 MSC" better than a phase 1
+            // one), yet it only raises, never filters. A fixed bonus would be
+            // lost among topic scores that grow with the query's length, so
+            // the bonus is a share of the best topic-only score.
+            let mut topic = parsed.clone();
+            topic.phase_boosts.clear();
+            topic.status_boosts.clear();
+            let tq = query::build(&self.fields, &topic, false);
+            let best = searcher
+                .search(&*tq, &tantivy::collector::TopDocs::with_limit(1).order_by_score())?
+                .first()
+                .map(|(s, _)| *s)
+                .unwrap_or(0.0);
+            parsed.constraint_score =
+                Some((best * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST));
+        }
+        let parsed = parsed;
         let filters = self.filter_clauses(&req.filters);
         let make = |relaxed: bool| -> Box<dyn Query> {
             let main = query::build(&self.fields, &parsed, relaxed);

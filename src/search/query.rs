@@ -156,6 +156,9 @@ pub struct ParsedQuery {
     pub status_boosts: Vec<Status>,
     /// Things the user should know about how the text was read.
     pub notes: Vec<String>,
+    /// Score added per phase or status met; [`CONSTRAINT_BOOST`] unless the
+    /// searcher scales it to the query's own scores.
+    pub constraint_score: Option<f32>,
 }
 
 impl ParsedQuery {
@@ -796,7 +799,7 @@ fn constraint_parts(
             p.as_str().to_string(),
             Box::new(ConstScoreQuery::new(
                 Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
-                CONSTRAINT_BOOST,
+                q.constraint_score.unwrap_or(CONSTRAINT_BOOST),
             )),
         ));
     }
@@ -807,15 +810,16 @@ fn constraint_parts(
             s.as_str().to_string(),
             Box::new(ConstScoreQuery::new(
                 Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
-                CONSTRAINT_BOOST,
+                q.constraint_score.unwrap_or(CONSTRAINT_BOOST),
             )),
         ));
     }
     out
 }
 
-/// Score added for a phase or status named in the text.
-const CONSTRAINT_BOOST: f32 = 2.5;
+/// Score added for a phase or status named in the text when nothing else
+/// sets it.
+pub const CONSTRAINT_BOOST: f32 = 2.5;
 
 /// Build the tantivy query. With `relaxed`, required concepts become
 /// optional (at least one must match): the fallback when nothing matches all.
