@@ -101,8 +101,12 @@ pub fn areas(f: &Fields, scope: Scope) -> Vec<Area> {
             a(f.description, 0.8, true),
             a(f.eligibility, 0.6, true),
             a(f.outcomes, 0.6, true),
-            a(f.sponsor, 1.2, false),
-            a(f.locations, 0.8, false),
+            // Sponsor and site names ("Stem Cells Arabia", "Cell Therapy
+            // Center") are short fields, so BM25 scores a topic word found
+            // there highly; yet they say who runs a trial, not what it is
+            // about. Weighted low to stay findable without steering topics.
+            a(f.sponsor, 0.5, false),
+            a(f.locations, 0.3, false),
             a(f.other, 0.8, true),
             // Derived text (abbreviations the record defines): it should
             // connect wordings, not outrank what the record itself says.
@@ -460,7 +464,7 @@ fn group_words(
         let mut matched = None;
         for len in (2..=max.min(words.len() - i)).rev() {
             let span = words[i..i + len].join(" ");
-            if syn.get(&key_of(&span)).is_some() {
+            if syn.is_phrase(&key_of(&span)) {
                 matched = Some((len, span));
                 break;
             }
@@ -479,6 +483,32 @@ fn group_words(
                 i += 1;
             }
         }
+    }
+    merge_equivalents(out)
+}
+
+/// Two neighbouring concepts the vocabulary calls equivalent ("darvadstrocel
+/// Cx601", "Prochymal remestemcel-L") name one thing twice: people list a
+/// product's names together. Requiring both would keep only the records that
+/// print both names, so they become one concept, either wording literal.
+fn merge_equivalents(concepts: Vec<Concept>) -> Vec<Concept> {
+    let mut out: Vec<Concept> = Vec::with_capacity(concepts.len());
+    for c in concepts {
+        if let Some(prev) = out.last_mut() {
+            let k = key_of(&c.text);
+            let same = prev.expansions.iter().any(|e| {
+                e.weight >= super::synonyms::EQUIVALENT_WEIGHT && key_of(&e.text) == k
+            });
+            if same && !prev.exact && !c.exact {
+                for e in &mut prev.expansions {
+                    if key_of(&e.text) == k {
+                        e.weight = 1.0;
+                    }
+                }
+                continue;
+            }
+        }
+        out.push(c);
     }
     out
 }
