@@ -376,26 +376,40 @@ impl Searcher {
             sort: req.sort,
             facets: req.facets.clone(),
         };
+        let filters = self.filter_clauses(&req.filters);
+        // Queries of three concepts or more forgive one missing concept
+        // (minimum-should-match N-1): "KOA stem cell injection" should also
+        // find KOA stem cell trials that never write "injection". Trials
+        // matching every concept still come first, as a tier of their own,
+        // so the top of the list is what strict matching gives.
+        let soft = parsed.n_required() >= 3;
+        let best = |pq: &query::ParsedQuery| -> Result<f32> {
+            let main = query::build(&self.fields, pq, soft);
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
+            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+            let top = searcher.search(
+                &BooleanQuery::new(clauses),
+                &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
+            )?;
+            Ok(top.first().map(|(s, _)| *s).unwrap_or(0.0))
+        };
+        let mut topic = parsed.clone();
+        topic.phase_boosts.clear();
+        topic.status_boosts.clear();
+        if soft {
+            parsed.coord_score = Some(best(&topic)?);
+            topic.coord_score = parsed.coord_score;
+        }
         if !parsed.phase_boosts.is_empty() || !parsed.status_boosts.is_empty() {
             // A phase or status the user names is part of what they want
             // (a phase 3 MSC trial answers "phase 3 MSC" better than a phase 1
             // one), yet it only raises, never filters. A fixed bonus would be
             // lost among topic scores that grow with the query's length, so
             // the bonus is a share of the best topic-only score.
-            let mut topic = parsed.clone();
-            topic.phase_boosts.clear();
-            topic.status_boosts.clear();
-            let tq = query::build(&self.fields, &topic, false);
-            let best = searcher
-                .search(&*tq, &tantivy::collector::TopDocs::with_limit(1).order_by_score())?
-                .first()
-                .map(|(s, _)| *s)
-                .unwrap_or(0.0);
             parsed.constraint_score =
-                Some((best * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST));
+                Some((best(&topic)? * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST));
         }
         let parsed = parsed;
-        let filters = self.filter_clauses(&req.filters);
         let make = |relaxed: bool| -> Box<dyn Query> {
             let main = query::build(&self.fields, &parsed, relaxed);
             if filters.is_empty() {
@@ -405,21 +419,19 @@ impl Searcher {
             clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
             Box::new(BooleanQuery::new(clauses))
         };
-        let mut q = make(false);
-        let mut fruit = searcher.search(&*q, &collector)?;
-        let required = parsed.required().count()
-            + parsed
-                .clauses
-                .iter()
-                .filter(|c| matches!(c, query::Clause::Any(_)))
-                .count();
-        if fruit.total == 0 && required >= 3 {
-            q = make(true);
-            fruit = searcher.search(&*q, &collector)?;
-            if fruit.total > 0 {
+        let q = make(soft);
+        let fruit = searcher.search(&*q, &collector)?;
+        if soft && fruit.total > 0 {
+            let strict = searcher.search(&*make(false), &tantivy::collector::Count)?;
+            if strict == 0 {
                 notes.push(
-                    "no trial matches every word; showing trials that match some of them".into(),
+                    "no trial matches every word; showing trials that match all but one".into(),
                 );
+            } else if strict < fruit.total {
+                notes.push(format!(
+                    "{strict} trials match every word; {} more that match all but one follow them",
+                    fruit.total - strict
+                ));
             }
         }
         let page: Vec<_> = fruit.top.into_iter().skip(req.offset).take(limit).collect();

@@ -163,9 +163,21 @@ pub struct ParsedQuery {
     /// Score added per phase or status met; [`CONSTRAINT_BOOST`] unless the
     /// searcher scales it to the query's own scores.
     pub constraint_score: Option<f32>,
+    /// With relaxed matching, the score added to trials that match every
+    /// concept, so they all rank above trials missing one (the searcher sets
+    /// it to the best relaxed score).
+    pub coord_score: Option<f32>,
 }
 
 impl ParsedQuery {
+    /// How many clauses must match (single concepts and OR groups).
+    pub fn n_required(&self) -> usize {
+        self.clauses
+            .iter()
+            .filter(|c| matches!(c, Clause::Must(_) | Clause::Any(_)))
+            .count()
+    }
+
     /// The concepts that must match.
     pub fn required(&self) -> impl Iterator<Item = &Concept> {
         self.clauses.iter().filter_map(|c| match c {
@@ -496,9 +508,10 @@ fn merge_equivalents(concepts: Vec<Concept>) -> Vec<Concept> {
     for c in concepts {
         if let Some(prev) = out.last_mut() {
             let k = key_of(&c.text);
-            let same = prev.expansions.iter().any(|e| {
-                e.weight >= super::synonyms::EQUIVALENT_WEIGHT && key_of(&e.text) == k
-            });
+            let same = prev
+                .expansions
+                .iter()
+                .any(|e| e.weight >= super::synonyms::EQUIVALENT_WEIGHT && key_of(&e.text) == k);
             if same && !prev.exact && !c.exact {
                 for e in &mut prev.expansions {
                     if key_of(&e.text) == k {
@@ -912,6 +925,20 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
             }
         }
         clauses = others;
+        if let Some(bonus) = q.coord_score.filter(|b| *b > 0.0) {
+            // Matching every concept puts a trial in the first tier.
+            let all: Vec<(Occur, Box<dyn Query>)> = core
+                .iter()
+                .map(|(_, q)| (Occur::Must, q.box_clone()))
+                .collect();
+            clauses.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(BooleanQuery::new(all)),
+                    bonus,
+                )),
+            ));
+        }
         clauses.push((
             Occur::Must,
             Box::new(BooleanQuery::with_minimum_required_clauses(core, min)),
