@@ -240,14 +240,21 @@ pub fn eligibility_text(t: &Trial) -> String {
 }
 
 /// The `long form (ABBR)` pairs a record defines in its titles, conditions,
-/// keywords, summary and description, once each.
+/// keywords, summary, description and the text of pages of unknown layout,
+/// once each.
 pub fn record_abbreviations(t: &Trial) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for s in [&t.title, &t.official_title, &t.summary, &t.description]
-        .into_iter()
-        .flatten()
-        .chain(&t.conditions)
-        .chain(&t.keywords)
+    for s in [
+        &t.title,
+        &t.official_title,
+        &t.summary,
+        &t.description,
+        &t.other_text,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(&t.conditions)
+    .chain(&t.keywords)
     {
         for (long, short) in abbreviations::find(s) {
             let key = (long.to_lowercase(), short.to_lowercase());
