@@ -459,7 +459,9 @@ impl Searcher {
             let mut explain: Vec<Contribution> = probes
                 .iter()
                 .filter_map(|p| {
-                    // `explain` is an error for a document the part does not match.
+                    if !matches_doc(&searcher, &*p.query, cand.addr) {
+                        return None;
+                    }
                     let v = p.query.explain(&searcher, cand.addr).ok()?.value();
                     (v > 0.0).then(|| Contribution {
                         field: p.field.clone(),
@@ -657,6 +659,24 @@ fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String
         cut.push('…');
     }
     (escape_marks(&cut), "summary".into())
+}
+
+/// Whether `q` matches the document. Checked before `Query::explain`: a
+/// phrase scorer asked to explain a document before its first match trips
+/// a debug assertion in tantivy (it seeks backwards) instead of answering
+/// "no match".
+fn matches_doc(searcher: &tantivy::Searcher, q: &dyn Query, addr: DocAddress) -> bool {
+    use tantivy::{DocSet, TERMINATED};
+    let Ok(w) = q.weight(tantivy::query::EnableScoring::enabled_from_searcher(
+        searcher,
+    )) else {
+        return false;
+    };
+    let Ok(mut sc) = w.scorer(searcher.segment_reader(addr.segment_ord), 1.0) else {
+        return false;
+    };
+    let first = sc.doc();
+    first != TERMINATED && first <= addr.doc_id && sc.seek(addr.doc_id) == addr.doc_id
 }
 
 /// Damerau–Levenshtein (optimal string alignment) distance between `a`
