@@ -1,7 +1,8 @@
 //! Stage 5: query text → a plan ([`ParsedQuery`]) → a tantivy query.
 //!
 //! The syntax is what people type into a trial registry's search box:
-//! free words (all required, in any field), `"quoted phrases"`, `-word` or
+//! free words (all required, in any field; from three concepts on, all but
+//! one, see [`build`]), `"quoted phrases"`, `-word` or
 //! `NOT word` to exclude, `OR` between two terms, `AND` (the default),
 //! `field:term` or `field:"a phrase"` for `title`, `condition`,
 //! `intervention`, `sponsor`, `id`, `eligibility`, `summary`, `location`, and
