@@ -382,37 +382,6 @@ impl Searcher {
         // find KOA stem cell trials that never write "injection". Trials
         // matching every concept still come first, as a tier of their own,
         // so the top of the list is what strict matching gives.
-        // A required word that matches no trial at all, even through its
-        // synonyms, and that spelling could not fix ("cels"), can only empty
-        // the result: it is left out, with a note.
-        if parsed.n_required() >= 2 {
-            let mut empty = Vec::with_capacity(parsed.clauses.len());
-            for c in &parsed.clauses {
-                let unmatched = match c {
-                    query::Clause::Must(con) if con.scope == Scope::All && !con.exact => {
-                        query::concept_query(&self.fields, con)
-                            .map(|cq| searcher.search(&*cq, &tantivy::collector::Count))
-                            .transpose()?
-                            .is_none_or(|n| n == 0)
-                    }
-                    _ => false,
-                };
-                empty.push(unmatched);
-            }
-            // Never all of them: a query of unknown words finds nothing.
-            let n_empty = empty.iter().filter(|e| **e).count();
-            if n_empty > 0 && n_empty < parsed.n_required() {
-                let clauses = std::mem::take(&mut parsed.clauses);
-                for (c, e) in clauses.into_iter().zip(empty) {
-                    match (&c, e) {
-                        (query::Clause::Must(con), true) => {
-                            notes.push(format!("'{}' matches no trial; left out", con.text));
-                        }
-                        _ => parsed.clauses.push(c),
-                    }
-                }
-            }
-        }
         let soft = parsed.n_required() >= 3;
         let best = |pq: &query::ParsedQuery| -> Result<f32> {
             let main = query::build(&self.fields, pq, soft);
