@@ -123,6 +123,7 @@ pub fn write_results(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Res
                 let what = match c.kind.as_str() {
                     "literal" => format!("{}: \"{}\"", c.field, c.text),
                     "phase" | "status" => format!("{} {} boost", c.kind, c.text),
+                    "every concept" => format!("every concept matched ({})", c.text),
                     k => format!("{}: {k} \"{}\"", c.field, c.text),
                 };
                 writeln!(

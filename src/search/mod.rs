@@ -112,7 +112,9 @@ pub struct Contribution {
     /// The words that matched there.
     pub text: String,
     /// "literal" (the words typed), "synonym" (a vocabulary wording),
-    /// "phrase" (the words together), "phase" or "status" (a boost).
+    /// "phrase" (the words together), "phase" or "status" (a boost), or
+    /// "every concept" (the bonus that ranks trials matching all concepts of
+    /// a query of three or more above those missing one).
     pub kind: String,
     /// What this part alone scores for the hit. The fields of one wording
     /// combine as the best one plus a quarter of the others, so these are

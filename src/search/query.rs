@@ -735,7 +735,8 @@ pub struct Probe {
     pub field: String,
     /// The words searched.
     pub text: String,
-    /// "literal", "synonym", "phrase", "phase" or "status".
+    /// "literal", "synonym", "phrase", "phase", "status" or "every
+    /// concept" (the first-tier bonus of a relaxed query).
     pub kind: &'static str,
     /// The part, weighted as in the full query.
     pub query: Box<dyn Query>,
@@ -776,6 +777,37 @@ pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) 
                 }
             }
         }
+    }
+    if let Some(bonus) = q.coord_score.filter(|b| *b > 0.0) {
+        // The first-tier bonus of relaxed matching (see `build`).
+        let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut texts: Vec<&str> = Vec::new();
+        for c in &q.clauses {
+            match c {
+                Clause::Must(c) => {
+                    all.extend(concept_query(fields, c).map(|cq| (Occur::Must, cq)));
+                    texts.push(&c.text);
+                }
+                Clause::Any(cs) => {
+                    let parts: Vec<(Occur, Box<dyn Query>)> = cs
+                        .iter()
+                        .filter_map(|c| concept_query(fields, c).map(|q| (Occur::Should, q)))
+                        .collect();
+                    all.push((Occur::Must, Box::new(BooleanQuery::new(parts))));
+                    texts.extend(cs.iter().map(|c| c.text.as_str()));
+                }
+                _ => {}
+            }
+        }
+        out.push(Probe {
+            field: "all".to_string(),
+            text: texts.join(" + "),
+            kind: "every concept",
+            query: Box::new(ConstScoreQuery::new(
+                Box::new(BooleanQuery::new(all)),
+                bonus,
+            )),
+        });
     }
     for (field, phrase, pq) in phrase_parts(fields, q) {
         out.push(Probe {

@@ -227,9 +227,24 @@ fn explain_lists_fields_and_words_and_only_when_asked() {
             assert!(part["field"].is_string() && part["text"].is_string());
             assert!(part["score"].as_f64().unwrap_or(0.0) > 0.0);
             let kind = part["kind"].as_str().unwrap_or("");
-            assert!(["literal", "synonym", "phrase", "phase", "status"].contains(&kind));
+            assert!([
+                "literal",
+                "synonym",
+                "phrase",
+                "phase",
+                "status",
+                "every concept"
+            ]
+            .contains(&kind));
         }
     }
+    let v = msc().query_json(&["KOA stem cell injection", "--explain", "--limit", "1"]);
+    assert!(
+        v["hits"][0]["explain"]
+            .to_string()
+            .contains("every concept"),
+        "{v:#}"
+    );
     let v = msc().query_json(&["GvHD MSC", "--limit", "3"]);
     assert!(v["hits"][0].get("explain").is_none());
     let out = msc()
