@@ -302,6 +302,7 @@ fn run_query(
         offset: a.offset,
         sort: a.sort.into(),
         facets,
+        explain: a.explain,
         ..Default::default()
     };
     let r = s.search(&req)?;

@@ -142,8 +142,10 @@ pub enum Command {
 }
 
 const QUERY_HELP: &str = "Query syntax:
-  words            all required, in any field; synonyms and abbreviations count too
-                   (MSC finds \"mesenchymal stromal cells\"), below the exact words
+  words            all required, in any field (from three on, all but one; full
+                   matches first); synonyms and abbreviations count too
+                   (MSC finds \"mesenchymal stromal cells\"), below the exact words;
+                   a long word that matches nothing is spell-corrected (with a note)
   \"a phrase\"       the words in this order, exactly
   -word, NOT word  exclude trials with the word
   a OR b           either
@@ -269,6 +271,11 @@ pub struct QueryArgs {
     /// {"status": {value: count}, "phase": {value: count}}, "notes"}.
     #[arg(long)]
     pub json: bool,
+    /// Show, under each hit, which fields and words contributed to its score
+    /// (synonym and phrase matches marked); with --json, an "explain" array
+    /// of {"field", "text", "kind", "score"} on each hit.
+    #[arg(long)]
+    pub explain: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = QueryFormat::Text, conflicts_with = "json")]
     pub format: QueryFormat,

@@ -9,6 +9,7 @@
 //! generation. The previous generation is kept one build longer, so a query
 //! that read `CURRENT` just before the swap can still open it.
 
+pub mod abbreviations;
 pub mod analyzer;
 pub mod build;
 pub mod schema;

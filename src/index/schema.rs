@@ -10,6 +10,7 @@
 //! countries, interventions) are raw fast fields. The whole normalized record
 //! is stored once, as compact JSON, for `show` and the hit list.
 
+use crate::index::abbreviations;
 use crate::index::analyzer::{BIO, BIO_STEM};
 use crate::normalize;
 use crate::trial::{Phase, Sex, Status, StudyType, Trial};
@@ -20,7 +21,9 @@ use tantivy::schema::{
 use tantivy::TantivyDocument;
 
 /// Version of the on-disk layout; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2 added `abbrev` (abbreviations defined in the record) and
+/// `spell` (the unstemmed vocabulary used for spelling correction).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Handles to every field.
 #[derive(Clone, Debug)]
@@ -55,6 +58,14 @@ pub struct Fields {
     pub country: Field,
     /// Officials, contacts, text of pages of unknown layout.
     pub other: Field,
+    /// Abbreviations the record defines itself ("acute respiratory distress
+    /// syndrome (ARDS)"), each written with its long form, so a query for
+    /// either wording reaches a record that uses the other. Weighted low: it
+    /// is derived text.
+    pub abbrev: Field,
+    /// Titles, conditions, keywords and intervention names, unstemmed: the
+    /// vocabulary that query words are spell-checked against (never scored).
+    pub spell: Field,
     /// Status code (index into [`Status::ALL`]).
     pub status: Field,
     /// Phase codes (indexes into [`Phase::ALL`]), one value per phase.
@@ -104,6 +115,14 @@ fn text(analyzer: &str, stored: bool) -> TextOptions {
     }
 }
 
+/// Doc frequencies are all spelling correction needs: no positions.
+fn spell_options() -> TextOptions {
+    let idx = TextFieldIndexing::default()
+        .set_tokenizer(BIO)
+        .set_index_option(IndexRecordOption::Basic);
+    TextOptions::default().set_indexing_options(idx)
+}
+
 fn raw_fast() -> TextOptions {
     TextOptions::default().set_fast("raw")
 }
@@ -128,6 +147,8 @@ pub fn build_schema() -> (Schema, Fields) {
         locations: b.add_text_field("locations", text(BIO, false)),
         country: b.add_text_field("country", text(BIO, false)),
         other: b.add_text_field("other", text(BIO_STEM, false)),
+        abbrev: b.add_text_field("abbrev", text(BIO_STEM, false)),
+        spell: b.add_text_field("spell", spell_options()),
         status: b.add_u64_field("status", code.clone()),
         phase: b.add_u64_field("phase", code.clone()),
         study_type: b.add_u64_field("study_type", code.clone()),
@@ -167,6 +188,8 @@ impl Fields {
             locations: f("locations")?,
             country: f("country")?,
             other: f("other")?,
+            abbrev: f("abbrev")?,
+            spell: f("spell")?,
             status: f("status")?,
             phase: f("phase")?,
             study_type: f("study_type")?,
@@ -216,6 +239,36 @@ pub fn eligibility_text(t: &Trial) -> String {
     s
 }
 
+/// The `long form (ABBR)` pairs a record defines in its titles, conditions,
+/// keywords, summary, description and the text of pages of unknown layout,
+/// once each.
+pub fn record_abbreviations(t: &Trial) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for s in [
+        &t.title,
+        &t.official_title,
+        &t.summary,
+        &t.description,
+        &t.other_text,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(&t.conditions)
+    .chain(&t.keywords)
+    {
+        for (long, short) in abbreviations::find(s) {
+            let key = (long.to_lowercase(), short.to_lowercase());
+            if !out
+                .iter()
+                .any(|(l, s)| (l.to_lowercase(), s.to_lowercase()) == key)
+            {
+                out.push((long, short));
+            }
+        }
+    }
+    out
+}
+
 /// Turn a finalized trial into a document.
 pub fn to_document(f: &Fields, t: &Trial) -> serde_json::Result<TantivyDocument> {
     let mut d = TantivyDocument::default();
@@ -254,6 +307,19 @@ pub fn to_document(f: &Fields, t: &Trial) -> serde_json::Result<TantivyDocument>
         .chain(&t.intervention_mesh_ancestors)
     {
         d.add_text(f.mesh, m);
+    }
+    for s in [&t.title, &t.official_title, &t.acronym]
+        .into_iter()
+        .flatten()
+        .chain(&t.conditions)
+        .chain(&t.keywords)
+        .chain(t.interventions.iter().map(|i| &i.name))
+        .chain(&t.summary)
+    {
+        d.add_text(f.spell, s);
+    }
+    for (long, short) in record_abbreviations(t) {
+        d.add_text(f.abbrev, format!("{long} | {short}"));
     }
     if let Some(s) = &t.summary {
         d.add_text(f.summary, s);

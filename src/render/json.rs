@@ -16,7 +16,7 @@ pub fn source_string(s: &crate::trial::Source) -> String {
 /// One hit of `query --json`.
 pub fn hit(h: &Hit) -> Value {
     let t = &h.trial;
-    json!({
+    let mut v = json!({
         "rank": h.rank,
         "id": t.id,
         "nct_id": t.nct_id,
@@ -30,7 +30,23 @@ pub fn hit(h: &Hit) -> Value {
         "snippet": h.snippet,
         "snippet_field": h.snippet_field,
         "sources": t.sources.iter().map(source_string).collect::<Vec<_>>(),
-    })
+    });
+    // `--explain` adds a key; without it the shape is unchanged.
+    if let (Some(e), Some(m)) = (&h.explain, v.as_object_mut()) {
+        let parts: Vec<Value> = e
+            .iter()
+            .map(|c| {
+                json!({
+                    "field": c.field,
+                    "text": c.text,
+                    "kind": c.kind,
+                    "score": (c.score as f64 * 10_000.0).round() / 10_000.0,
+                })
+            })
+            .collect();
+        m.insert("explain".into(), Value::Array(parts));
+    }
+    v
 }
 
 /// Facet counts as `{field: {value: count}}`.

@@ -156,6 +156,26 @@ pub fn write_results(w: &mut dyn Write, r: &SearchResult, st: &Style) -> io::Res
             let text = wrap(&st.marks(&h.snippet), st.width, "    ");
             writeln!(w, "{}", clip_lines(&text, SNIPPET_LINES))?;
         }
+        if let Some(e) = &h.explain {
+            writeln!(
+                w,
+                "{}",
+                st.paint(DIM, &format!("    score {:.2} from:", h.score))
+            )?;
+            for c in e {
+                let what = match c.kind.as_str() {
+                    "literal" => format!("{}: \"{}\"", c.field, c.text),
+                    "phase" | "status" => format!("{} {} boost", c.kind, c.text),
+                    "every concept" => format!("every concept matched ({})", c.text),
+                    k => format!("{}: {k} \"{}\"", c.field, c.text),
+                };
+                writeln!(
+                    w,
+                    "{}",
+                    st.paint(DIM, &format!("      {what} {:.2}", c.score))
+                )?;
+            }
+        }
         writeln!(w)?;
     }
     let shown = if r.hits.is_empty() {

@@ -66,6 +66,8 @@ pub struct Request {
     pub facet_limit: usize,
     /// Compute snippets.
     pub snippets: bool,
+    /// Say, per hit, which fields and words contributed to its score.
+    pub explain: bool,
 }
 
 impl Default for Request {
@@ -79,6 +81,7 @@ impl Default for Request {
             facets: Vec::new(),
             facet_limit: 20,
             snippets: true,
+            explain: false,
         }
     }
 }
@@ -96,7 +99,34 @@ pub struct Hit {
     pub snippet_field: String,
     /// The whole record.
     pub trial: Trial,
+    /// What contributed to the score, largest first; `None` unless the
+    /// request asked for it.
+    pub explain: Option<Vec<Contribution>>,
 }
+
+/// One part of a hit's score, for `--explain`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Contribution {
+    /// The field (or "phase", "status").
+    pub field: String,
+    /// The words that matched there.
+    pub text: String,
+    /// "literal" (the words typed), "synonym" (a vocabulary wording),
+    /// "phrase" (the words together), "phase" or "status" (a boost), or
+    /// "every concept" (the bonus that ranks trials matching all concepts of
+    /// a query of three or more above those missing one).
+    pub kind: String,
+    /// What this part alone scores for the hit. The fields of one wording
+    /// combine as the best one plus a quarter of the others, so these are
+    /// not meant to add up to the hit's score exactly.
+    pub score: f32,
+}
+
+/// Share of the best topic score that each phase or status met adds.
+const CONSTRAINT_SHARE: f32 = 0.5;
+
+/// Most contributions listed per hit.
+const MAX_EXPLAIN: usize = 8;
 
 /// The answer to a [`Request`].
 #[derive(Debug, Clone, Serialize)]
@@ -271,6 +301,78 @@ impl Searcher {
         out
     }
 
+    /// A correction for a typed word that matches no trial at all: the
+    /// best-attested word of the index's vocabulary (titles, conditions,
+    /// keywords, interventions, summaries) within edit distance 1 (2 for
+    /// words of 9 letters or more) that starts with the same letter. Typos
+    /// rarely hit the first letter, and keeping it makes the dictionary walk
+    /// a short range scan. `None` when the word matches something as typed:
+    /// a rare word is not a typo.
+    fn correct(&self, searcher: &tantivy::Searcher, word: &str) -> Option<String> {
+        let mut folded = String::new();
+        crate::index::analyzer::fold(word, &mut folded);
+        let n = folded.chars().count();
+        if n < 6 || !folded.chars().all(|c| c.is_ascii_lowercase()) {
+            return None;
+        }
+        // Does the word match anything as typed, in any searchable area?
+        let mut areas = query::areas(&self.fields, Scope::All);
+        areas.push(Area {
+            field: self.fields.spell,
+            weight: 1.0,
+            stemmed: false,
+        });
+        for a in &areas {
+            for alts in crate::index::analyzer::analyze_positions(word, a.stemmed) {
+                for t in alts {
+                    let term = Term::from_field_text(a.field, &t);
+                    if searcher.doc_freq(&term).unwrap_or(0) > 0 {
+                        return None;
+                    }
+                }
+            }
+        }
+        let max_dist = if n >= 9 { 2 } else { 1 };
+        let first = folded.chars().next()?;
+        let lo = first.to_string();
+        let hi = ((first as u8) + 1) as char;
+        let mut found: BTreeMap<String, usize> = BTreeMap::new();
+        for seg in searcher.segment_readers() {
+            let Ok(inv) = seg.inverted_index(self.fields.spell) else {
+                continue;
+            };
+            let dict = inv.terms();
+            let Ok(mut stream) = dict
+                .range()
+                .ge(lo.as_bytes())
+                .lt(hi.to_string().as_bytes())
+                .into_stream()
+            else {
+                continue;
+            };
+            while stream.advance() {
+                let Ok(cand) = std::str::from_utf8(stream.key()) else {
+                    continue;
+                };
+                let m = cand.chars().count();
+                if m.abs_diff(n) > max_dist || !cand.chars().all(|c| c.is_ascii_lowercase()) {
+                    continue;
+                }
+                if let Some(d) = edit_distance(&folded, cand, max_dist) {
+                    let df = stream.value().doc_freq as usize;
+                    // Closer candidates first, then the more common.
+                    let rank = (max_dist - d) * 1_000_000 + df;
+                    let e = found.entry(cand.to_string()).or_insert(0);
+                    *e = (*e).max(rank);
+                }
+            }
+        }
+        found
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+            .map(|(w, _)| w)
+    }
+
     /// Run a search.
     pub fn search(&self, req: &Request) -> Result<SearchResult> {
         let limit = req.limit.clamp(1, 10_000);
@@ -289,9 +391,34 @@ impl Searcher {
         } else {
             None
         };
+        let probes = if req.explain && !page.is_empty() {
+            let schema = self.index.schema();
+            let name = |f: tantivy::schema::Field| schema.get_field_name(f).to_string();
+            query::probes(&self.fields, &parsed, &name)
+        } else {
+            Vec::new()
+        };
         let mut hits = Vec::with_capacity(page.len());
         for (i, cand) in page.into_iter().enumerate() {
             let trial = self.load(&searcher, cand.addr)?;
+            let mut explain: Vec<Contribution> = probes
+                .iter()
+                .filter_map(|p| {
+                    if !matches_doc(&searcher, &*p.query, cand.addr) {
+                        return None;
+                    }
+                    let v = p.query.explain(&searcher, cand.addr).ok()?.value();
+                    (v > 0.0).then(|| Contribution {
+                        field: p.field.clone(),
+                        text: p.text.clone(),
+                        kind: p.kind.to_string(),
+                        score: v,
+                    })
+                })
+                .collect();
+            explain.sort_by(|a, b| b.score.total_cmp(&a.score));
+            explain.truncate(MAX_EXPLAIN);
+            let explain = req.explain.then_some(explain);
             let (snippet, snippet_field) = match &snippeters {
                 Some(g) => best_snippet(g, &trial),
                 None => (String::new(), String::new()),
@@ -302,6 +429,7 @@ impl Searcher {
                 snippet,
                 snippet_field,
                 trial,
+                explain,
             });
         }
         let mut facets = BTreeMap::new();
@@ -334,7 +462,8 @@ impl Searcher {
     /// nothing) and keep the best `top` candidates and the facet counts.
     fn collect(&self, searcher: &tantivy::Searcher, req: &Request, top: usize) -> Result<Matches> {
         let syn = synonyms::Synonyms::builtin();
-        let parsed = query::parse(&req.text, syn)?;
+        let speller = |w: &str| self.correct(searcher, w);
+        let mut parsed = query::parse_with(&req.text, syn, Some(&speller))?;
         let mut notes = parsed.notes.clone();
         let collector = TopAndFacets {
             fields: self.fields.clone(),
@@ -343,6 +472,39 @@ impl Searcher {
             facets: req.facets.clone(),
         };
         let filters = self.filter_clauses(&req.filters);
+        // Queries of three concepts or more forgive one missing concept
+        // (minimum-should-match N-1): "KOA stem cell injection" should also
+        // find KOA stem cell trials that never write "injection". Trials
+        // matching every concept still come first, as a tier of their own,
+        // so the top of the list is what strict matching gives.
+        let soft = parsed.n_required() >= 3;
+        let best = |pq: &query::ParsedQuery| -> Result<f32> {
+            let main = query::build(&self.fields, pq, soft);
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
+            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+            let top = searcher.search(
+                &BooleanQuery::new(clauses),
+                &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
+            )?;
+            Ok(top.first().map(|(s, _)| *s).unwrap_or(0.0))
+        };
+        let mut topic = parsed.clone();
+        topic.phase_boosts.clear();
+        topic.status_boosts.clear();
+        if soft {
+            parsed.coord_score = Some(best(&topic)?);
+            topic.coord_score = parsed.coord_score;
+        }
+        if !parsed.phase_boosts.is_empty() || !parsed.status_boosts.is_empty() {
+            // A phase or status the user names is part of what they want
+            // (a phase 3 MSC trial answers "phase 3 MSC" better than a phase 1
+            // one), yet it only raises, never filters. A fixed bonus would be
+            // lost among topic scores that grow with the query's length, so
+            // the bonus is a share of the best topic-only score.
+            parsed.constraint_score =
+                Some((best(&topic)? * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST));
+        }
+        let parsed = parsed;
         let make = |relaxed: bool| -> Box<dyn Query> {
             let main = query::build(&self.fields, &parsed, relaxed);
             if filters.is_empty() {
@@ -352,21 +514,19 @@ impl Searcher {
             clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
             Box::new(BooleanQuery::new(clauses))
         };
-        let mut q = make(false);
-        let mut fruit = searcher.search(&*q, &collector)?;
-        let required = parsed.required().count()
-            + parsed
-                .clauses
-                .iter()
-                .filter(|c| matches!(c, query::Clause::Any(_)))
-                .count();
-        if fruit.total == 0 && required >= 3 {
-            q = make(true);
-            fruit = searcher.search(&*q, &collector)?;
-            if fruit.total > 0 {
+        let q = make(soft);
+        let fruit = searcher.search(&*q, &collector)?;
+        if soft && fruit.total > 0 {
+            let strict = searcher.search(&*make(false), &tantivy::collector::Count)?;
+            if strict == 0 {
                 notes.push(
-                    "no trial matches every word; showing trials that match some of them".into(),
+                    "no trial matches every word; showing trials that match all but one".into(),
                 );
+            } else if strict < fruit.total {
+                notes.push(format!(
+                    "{strict} trials match every word; {} more that match all but one follow them",
+                    fruit.total - strict
+                ));
             }
         }
         Ok(Matches {
@@ -559,6 +719,63 @@ fn elide(text: &str, s: &tantivy::snippet::Snippet) -> String {
         out.push_str(" …");
     }
     out
+}
+
+/// Whether `q` matches the document. Checked before `Query::explain`: a
+/// phrase scorer asked to explain a document before its first match trips
+/// a debug assertion in tantivy (it seeks backwards) instead of answering
+/// "no match".
+fn matches_doc(searcher: &tantivy::Searcher, q: &dyn Query, addr: DocAddress) -> bool {
+    use tantivy::{DocSet, TERMINATED};
+    let Ok(w) = q.weight(tantivy::query::EnableScoring::enabled_from_searcher(
+        searcher,
+    )) else {
+        return false;
+    };
+    let Ok(mut sc) = w.scorer(searcher.segment_reader(addr.segment_ord), 1.0) else {
+        return false;
+    };
+    let first = sc.doc();
+    first != TERMINATED && first <= addr.doc_id && sc.seek(addr.doc_id) == addr.doc_id
+}
+
+/// Damerau–Levenshtein (optimal string alignment) distance between `a`
+/// and `b`, or `None` when it exceeds `max`: a swap of two neighbours
+/// ("sclerosys"/"sclerosis" is a substitution, "cleels"/"cells" a swap) is
+/// one typo.
+pub fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        let mut row_min = usize::MAX;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+    }
+    let v = d[a.len() * w + b.len()];
+    (v <= max).then_some(v)
 }
 
 fn escape_marks(s: &str) -> String {

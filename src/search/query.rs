@@ -1,7 +1,8 @@
 //! Stage 5: query text → a plan ([`ParsedQuery`]) → a tantivy query.
 //!
 //! The syntax is what people type into a trial registry's search box:
-//! free words (all required, in any field), `"quoted phrases"`, `-word` or
+//! free words (all required, in any field; from three concepts on, all but
+//! one, see [`build`]), `"quoted phrases"`, `-word` or
 //! `NOT word` to exclude, `OR` between two terms, `AND` (the default),
 //! `field:term` or `field:"a phrase"` for `title`, `condition`,
 //! `intervention`, `sponsor`, `id`, `eligibility`, `summary`, `location`, and
@@ -101,9 +102,16 @@ pub fn areas(f: &Fields, scope: Scope) -> Vec<Area> {
             a(f.description, 0.8, true),
             a(f.eligibility, 0.6, true),
             a(f.outcomes, 0.6, true),
-            a(f.sponsor, 1.2, false),
-            a(f.locations, 0.8, false),
+            // Sponsor and site names ("Stem Cells Arabia", "Cell Therapy
+            // Center") are short fields, so BM25 scores a topic word found
+            // there highly; yet they say who runs a trial, not what it is
+            // about. Weighted low to stay findable without steering topics.
+            a(f.sponsor, 0.5, false),
+            a(f.locations, 0.3, false),
             a(f.other, 0.8, true),
+            // Derived text (abbreviations the record defines): it should
+            // connect wordings, not outrank what the record itself says.
+            a(f.abbrev, 1.0, true),
         ],
         Scope::Title => vec![a(f.title, 1.0, true)],
         Scope::Condition => vec![a(f.conditions, 1.0, true), a(f.mesh, 0.5, true)],
@@ -153,9 +161,24 @@ pub struct ParsedQuery {
     pub status_boosts: Vec<Status>,
     /// Things the user should know about how the text was read.
     pub notes: Vec<String>,
+    /// Score added per phase or status met; [`CONSTRAINT_BOOST`] unless the
+    /// searcher scales it to the query's own scores.
+    pub constraint_score: Option<f32>,
+    /// With relaxed matching, the score added to trials that match every
+    /// concept, so they all rank above trials missing one (the searcher sets
+    /// it to the best relaxed score).
+    pub coord_score: Option<f32>,
 }
 
 impl ParsedQuery {
+    /// How many clauses must match (single concepts and OR groups).
+    pub fn n_required(&self) -> usize {
+        self.clauses
+            .iter()
+            .filter(|c| matches!(c, Clause::Must(_) | Clause::Any(_)))
+            .count()
+    }
+
     /// The concepts that must match.
     pub fn required(&self) -> impl Iterator<Item = &Concept> {
         self.clauses.iter().filter_map(|c| match c {
@@ -404,9 +427,49 @@ fn extract_boosts(words: &[String], q: &mut ParsedQuery) -> Vec<String> {
         .collect()
 }
 
+/// Spelling correction offered by the index: a word → a better-attested
+/// word, or `None` to keep it.
+pub type Speller<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Whether a typed word may be spell-corrected: a long, purely alphabetic
+/// word, not written in capitals, not in the vocabulary. Ids, numbers,
+/// compounds ("UC-MSC") and abbreviations ("ARDS", "Cx601") are never
+/// touched: a near miss between two abbreviations is another thing, not a
+/// typo, and short words have too many neighbours to correct safely.
+pub fn may_correct(word: &str, syn: &Synonyms) -> bool {
+    let n = word.chars().count();
+    n >= 6
+        && word.chars().all(char::is_alphabetic)
+        && !word.chars().all(char::is_uppercase)
+        && !STOP.contains(&word.to_lowercase().as_str())
+        && syn.get(&key_of(word)).is_none()
+}
+
 /// Group a run of free words into concepts: the longest vocabulary span
-/// first, then single words.
-fn group_words(words: &[String], syn: &Synonyms) -> Vec<Concept> {
+/// first, then single words. Misspelled words are corrected first (when a
+/// speller is given), so "multiple sclerosys" becomes the vocabulary span
+/// "multiple sclerosis" with its synonyms.
+fn group_words(
+    words: &[String],
+    syn: &Synonyms,
+    speller: Option<Speller>,
+    notes: &mut Vec<String>,
+) -> Vec<Concept> {
+    let mut fixed: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        let better = speller
+            .filter(|_| may_correct(w, syn))
+            .and_then(|sp| sp(w))
+            .filter(|b| !b.eq_ignore_ascii_case(w));
+        match better {
+            Some(b) => {
+                notes.push(format!("{w} → {b} (spelling corrected)"));
+                fixed.push(b);
+            }
+            None => fixed.push(w.clone()),
+        }
+    }
+    let words = &fixed[..];
     let mut out = Vec::new();
     let mut i = 0;
     let max = syn.max_span().max(1);
@@ -414,7 +477,7 @@ fn group_words(words: &[String], syn: &Synonyms) -> Vec<Concept> {
         let mut matched = None;
         for len in (2..=max.min(words.len() - i)).rev() {
             let span = words[i..i + len].join(" ");
-            if syn.get(&key_of(&span)).is_some() {
+            if syn.is_phrase(&key_of(&span)) {
                 matched = Some((len, span));
                 break;
             }
@@ -434,11 +497,44 @@ fn group_words(words: &[String], syn: &Synonyms) -> Vec<Concept> {
             }
         }
     }
+    merge_equivalents(out)
+}
+
+/// Two neighbouring concepts the vocabulary calls equivalent ("darvadstrocel
+/// Cx601", "Prochymal remestemcel-L") name one thing twice: people list a
+/// product's names together. Requiring both would keep only the records that
+/// print both names, so they become one concept, either wording literal.
+fn merge_equivalents(concepts: Vec<Concept>) -> Vec<Concept> {
+    let mut out: Vec<Concept> = Vec::with_capacity(concepts.len());
+    for c in concepts {
+        if let Some(prev) = out.last_mut() {
+            let k = key_of(&c.text);
+            let same = prev
+                .expansions
+                .iter()
+                .any(|e| e.weight >= super::synonyms::EQUIVALENT_WEIGHT && key_of(&e.text) == k);
+            if same && !prev.exact && !c.exact {
+                for e in &mut prev.expansions {
+                    if key_of(&e.text) == k {
+                        e.weight = 1.0;
+                    }
+                }
+                continue;
+            }
+        }
+        out.push(c);
+    }
     out
 }
 
 /// Parse query text into a plan.
 pub fn parse(text: &str, syn: &Synonyms) -> Result<ParsedQuery> {
+    parse_with(text, syn, None)
+}
+
+/// Parse query text into a plan, correcting misspelled free words with
+/// `speller` (see [`may_correct`] for which words are candidates).
+pub fn parse_with(text: &str, syn: &Synonyms, speller: Option<Speller>) -> Result<ParsedQuery> {
     let mut q = ParsedQuery::default();
     let text: String = if text.chars().count() > MAX_QUERY_CHARS {
         q.notes.push(format!(
@@ -462,7 +558,7 @@ pub fn parse(text: &str, syn: &Synonyms) -> Result<ParsedQuery> {
             return;
         }
         let rest = extract_boosts(words, q);
-        let concepts = group_words(&rest, syn);
+        let concepts = group_words(&rest, syn, speller, &mut q.notes);
         for (k, c) in concepts.into_iter().enumerate() {
             items.push((false, k == 0 && *or_next, vec![c]));
         }
@@ -590,6 +686,15 @@ pub fn text_query(area: &Area, text: &str, slop: u32) -> Option<Box<dyn Query>> 
     }
 }
 
+/// Whether `text` may be searched in area `a`: the ids area only takes
+/// text with a digit. Sponsors' own study codes ("ASC-OA-2019",
+/// "MSC-ALS-01") are made of the same acronyms people type as words, and an
+/// id match weighs as much as a title match eight times over; an id someone
+/// types (NCT05689008, DFSC-2023(CR)-01, Cx601) always has a digit.
+fn id_like(fields: &Fields, a: &Area, text: &str) -> bool {
+    a.field != fields.ids || text.chars().any(|c| c.is_ascii_digit())
+}
+
 fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option<Box<dyn Query>> {
     // A phrase's BM25 score grows with its length; dividing by the number of
     // positions keeps a six-word synonym from outscoring the two words typed.
@@ -597,6 +702,7 @@ fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option
     let weight = weight / n.sqrt();
     let parts: Vec<Box<dyn Query>> = areas(fields, scope)
         .iter()
+        .filter(|a| id_like(fields, a, text))
         .filter_map(|a| {
             text_query(a, text, 0)
                 .map(|q| Box::new(BoostQuery::new(q, a.weight * weight)) as Box<dyn Query>)
@@ -623,14 +729,178 @@ pub fn concept_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
     }
 }
 
-/// Score added for a phase or status named in the text.
-const CONSTRAINT_BOOST: f32 = 2.5;
+/// One labelled part of a query, scored alone to explain a hit.
+pub struct Probe {
+    /// The field searched (or "phase", "status").
+    pub field: String,
+    /// The words searched.
+    pub text: String,
+    /// "literal", "synonym", "phrase", "phase", "status" or "every
+    /// concept" (the first-tier bonus of a relaxed query).
+    pub kind: &'static str,
+    /// The part, weighted as in the full query.
+    pub query: Box<dyn Query>,
+}
+
+/// The parts of a query that can contribute to a hit's score, labelled, for
+/// `--explain`: every area × wording of every positive concept, the phrase
+/// bonus and the phase/status boosts. `name` gives a field's schema name.
+pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) -> Vec<Probe> {
+    let mut out = Vec::new();
+    let mut concepts: Vec<&Concept> = Vec::new();
+    for c in &q.clauses {
+        match c {
+            Clause::Must(c) => concepts.push(c),
+            Clause::Any(cs) => concepts.extend(cs.iter()),
+            _ => {}
+        }
+    }
+    for c in concepts {
+        let wordings = std::iter::once((c.text.as_str(), 1.0, "literal")).chain(
+            c.expansions
+                .iter()
+                .map(|e| (e.text.as_str(), e.weight, "synonym")),
+        );
+        for (text, weight, kind) in wordings {
+            let n = analyze_positions(text, false).len().max(1) as f32;
+            for a in areas(fields, c.scope) {
+                if !id_like(fields, &a, text) {
+                    continue;
+                }
+                if let Some(tq) = text_query(&a, text, 0) {
+                    out.push(Probe {
+                        field: name(a.field),
+                        text: text.to_string(),
+                        kind,
+                        query: Box::new(BoostQuery::new(tq, a.weight * weight / n.sqrt())),
+                    });
+                }
+            }
+        }
+    }
+    if let Some(bonus) = q.coord_score.filter(|b| *b > 0.0) {
+        // The first-tier bonus of relaxed matching (see `build`).
+        let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut texts: Vec<&str> = Vec::new();
+        for c in &q.clauses {
+            match c {
+                Clause::Must(c) => {
+                    all.extend(concept_query(fields, c).map(|cq| (Occur::Must, cq)));
+                    texts.push(&c.text);
+                }
+                Clause::Any(cs) => {
+                    let parts: Vec<(Occur, Box<dyn Query>)> = cs
+                        .iter()
+                        .filter_map(|c| concept_query(fields, c).map(|q| (Occur::Should, q)))
+                        .collect();
+                    all.push((Occur::Must, Box::new(BooleanQuery::new(parts))));
+                    texts.extend(cs.iter().map(|c| c.text.as_str()));
+                }
+                _ => {}
+            }
+        }
+        out.push(Probe {
+            field: "all".to_string(),
+            text: texts.join(" + "),
+            kind: "every concept",
+            query: Box::new(ConstScoreQuery::new(
+                Box::new(BooleanQuery::new(all)),
+                bonus,
+            )),
+        });
+    }
+    for (field, phrase, pq) in phrase_parts(fields, q) {
+        out.push(Probe {
+            field: name(field),
+            text: phrase,
+            kind: "phrase",
+            query: pq,
+        });
+    }
+    for (kind, text, bq) in constraint_parts(fields, q) {
+        out.push(Probe {
+            field: kind.to_string(),
+            text,
+            kind,
+            query: bq,
+        });
+    }
+    out
+}
+
+/// The phrase bonus: the free words, in order (a little slop), in the
+/// title, conditions or summary.
+fn phrase_parts(fields: &Fields, q: &ParsedQuery) -> Vec<(Field, String, Box<dyn Query>)> {
+    let content_words: Vec<&str> = q
+        .required()
+        .filter(|c| c.scope == Scope::All && !c.exact)
+        .map(|c| c.text.as_str())
+        .collect();
+    let mut out = Vec::new();
+    if content_words.len() < 2 {
+        return out;
+    }
+    let phrase = content_words.join(" ");
+    for (field, boost) in [
+        (fields.title, 2.0),
+        (fields.conditions, 1.5),
+        (fields.summary, 1.0),
+    ] {
+        let area = Area {
+            field,
+            weight: boost,
+            stemmed: true,
+        };
+        if let Some(pq) = text_query(&area, &phrase, 2) {
+            out.push((
+                field,
+                phrase.clone(),
+                Box::new(BoostQuery::new(pq, boost)) as Box<dyn Query>,
+            ));
+        }
+    }
+    out
+}
+
+/// The phase and status boosts: a constant for each one named and met.
+fn constraint_parts(
+    fields: &Fields,
+    q: &ParsedQuery,
+) -> Vec<(&'static str, String, Box<dyn Query>)> {
+    let mut out: Vec<(&'static str, String, Box<dyn Query>)> = Vec::new();
+    for p in &q.phase_boosts {
+        let t = Term::from_field_u64(fields.phase, phase_code(*p));
+        out.push((
+            "phase",
+            p.as_str().to_string(),
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                q.constraint_score.unwrap_or(CONSTRAINT_BOOST),
+            )),
+        ));
+    }
+    for s in &q.status_boosts {
+        let t = Term::from_field_u64(fields.status, status_code(*s));
+        out.push((
+            "status",
+            s.as_str().to_string(),
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                q.constraint_score.unwrap_or(CONSTRAINT_BOOST),
+            )),
+        ));
+    }
+    out
+}
+
+/// Score added for a phase or status named in the text when nothing else
+/// sets it.
+pub const CONSTRAINT_BOOST: f32 = 2.5;
 
 /// Build the tantivy query. With `relaxed`, required concepts become
 /// optional (at least one must match): the fallback when nothing matches all.
 pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut content_words: Vec<&str> = Vec::new();
     let n_required = q
         .clauses
         .iter()
@@ -641,9 +911,6 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
             Clause::Must(c) => {
                 if let Some(qq) = concept_query(fields, c) {
                     clauses.push((if relaxed { Occur::Should } else { Occur::Must }, qq));
-                }
-                if c.scope == Scope::All && !c.exact {
-                    content_words.push(&c.text);
                 }
             }
             Clause::Not(c) => {
@@ -669,42 +936,11 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
         }
     }
     // A phrase match of the free words outranks the same words scattered.
-    if content_words.len() >= 2 {
-        let phrase = content_words.join(" ");
-        for (field, boost) in [
-            (fields.title, 2.0),
-            (fields.conditions, 1.5),
-            (fields.summary, 1.0),
-        ] {
-            let area = Area {
-                field,
-                weight: boost,
-                stemmed: true,
-            };
-            if let Some(pq) = text_query(&area, &phrase, 2) {
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(pq, boost))));
-            }
-        }
+    for (_, _, pq) in phrase_parts(fields, q) {
+        clauses.push((Occur::Should, pq));
     }
-    for p in &q.phase_boosts {
-        let t = Term::from_field_u64(fields.phase, phase_code(*p));
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
-                CONSTRAINT_BOOST,
-            )),
-        ));
-    }
-    for s in &q.status_boosts {
-        let t = Term::from_field_u64(fields.status, status_code(*s));
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
-                CONSTRAINT_BOOST,
-            )),
-        ));
+    for (_, _, bq) in constraint_parts(fields, q) {
+        clauses.push((Occur::Should, bq));
     }
     if relaxed {
         // All but one required concept must still match: a relaxed query
@@ -722,6 +958,20 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
             }
         }
         clauses = others;
+        if let Some(bonus) = q.coord_score.filter(|b| *b > 0.0) {
+            // Matching every concept puts a trial in the first tier.
+            let all: Vec<(Occur, Box<dyn Query>)> = core
+                .iter()
+                .map(|(_, q)| (Occur::Must, q.box_clone()))
+                .collect();
+            clauses.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(BooleanQuery::new(all)),
+                    bonus,
+                )),
+            ));
+        }
         clauses.push((
             Occur::Must,
             Box::new(BooleanQuery::with_minimum_required_clauses(core, min)),

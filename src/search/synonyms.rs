@@ -30,6 +30,10 @@ pub struct Expansion {
 #[derive(Debug, Default)]
 pub struct Synonyms {
     map: HashMap<String, Vec<Expansion>>,
+    /// Every multi-word wording the vocabulary names, expansion targets
+    /// included ("stem cells"): a query keeps such a span together as one
+    /// concept, even when it has no expansions of its own.
+    phrases: std::collections::HashSet<String>,
     max_span: usize,
 }
 
@@ -85,6 +89,14 @@ impl Synonyms {
                 let _ = gi;
             }
         }
+        for g in &groups {
+            syn.phrases.extend(g.iter().map(|t| key_of(t)));
+        }
+        for (from, targets) in &one_way {
+            syn.phrases.insert(key_of(from));
+            syn.phrases.extend(targets.iter().map(|t| key_of(t)));
+        }
+        syn.phrases.retain(|k| k.contains(' '));
         for (from, targets) in one_way {
             let k = key_of(&from);
             // The rule applies to every wording equivalent to `from`.
@@ -103,6 +115,7 @@ impl Synonyms {
         syn.max_span = syn
             .map
             .keys()
+            .chain(&syn.phrases)
             .map(|k| k.split(' ').count())
             .max()
             .unwrap_or(1);
@@ -118,6 +131,12 @@ impl Synonyms {
     /// Expansions of an analyzed key.
     pub fn get(&self, key: &str) -> Option<&[Expansion]> {
         self.map.get(key).map(Vec::as_slice)
+    }
+
+    /// Whether an analyzed key is a wording the vocabulary names (a key or
+    /// an expansion target).
+    pub fn is_phrase(&self, key: &str) -> bool {
+        self.map.contains_key(key) || self.phrases.contains(key)
     }
 
     /// Longest key length in tokens.

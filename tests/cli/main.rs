@@ -3,5 +3,6 @@
 
 mod formats;
 mod foundation;
+mod quality;
 mod util;
 mod ux;

@@ -1,0 +1,293 @@
+//! Search quality: the judged MSC set as a regression gate (nDCG@10 and the
+//! abbreviation/spelled-out pairs), sort order and tie-breaks, synonym and
+//! MeSH matches below literal ones, spelling correction, `--explain`, record
+//! abbreviations, and Chinese text.
+
+use crate::util::*;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// nDCG@10 of trialsearch on `tests/relevance` when this gate was last
+/// raised (README, "Ranking quality"). The gate allows 0.02 of noise.
+const RECORDED_NDCG10: f64 = 0.913;
+
+fn msc() -> &'static TestIndex {
+    static IX: OnceLock<TestIndex> = OnceLock::new();
+    IX.get_or_init(|| TestIndex::build(&[data("msc-classic-export-1445.csv")]))
+}
+
+fn rel(p: &str) -> std::path::PathBuf {
+    root().join("tests/relevance").join(p)
+}
+
+#[test]
+fn judged_set_does_not_regress_and_abbreviations_find_what_their_twins_find() {
+    let out = msc()
+        .cmd()
+        .arg("eval")
+        .arg(rel("queries.tsv"))
+        .arg(rel("qrels.txt"))
+        .arg("--json")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("eval --json");
+    let ts = &v["trialsearch"];
+    let ndcg = ts["ndcg10"].as_f64().expect("ndcg10");
+    assert!(
+        ndcg >= RECORDED_NDCG10 - 0.02,
+        "nDCG@10 fell to {ndcg:.4} (recorded {RECORDED_NDCG10})"
+    );
+    let recall: HashMap<String, f64> = ts["queries"]
+        .as_array()
+        .expect("queries")
+        .iter()
+        .map(|q| {
+            (
+                q["qid"].as_str().unwrap_or("").to_string(),
+                q["recall100"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    let cats = std::fs::read_to_string(rel("categories.tsv")).expect("categories.tsv");
+    let mut pairs = 0;
+    for line in cats.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if let [qid, "abbreviation", twin] = cols.as_slice() {
+            pairs += 1;
+            let (a, t) = (recall[*qid], recall[*twin]);
+            assert!(
+                !(a == 0.0 && t > 0.0),
+                "{qid} finds no relevant trial in its top 100 while its spelled-out twin {twin} does"
+            );
+        }
+    }
+    assert_eq!(pairs, 14);
+}
+
+/// `export --format ndjson` of a query, by id.
+fn records(ix: &TestIndex, q: &str) -> HashMap<String, serde_json::Value> {
+    let out = ix
+        .cmd()
+        .args(["export", q, "--format", "ndjson"])
+        .output()
+        .expect("runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| (v["id"].as_str().unwrap_or("").to_string(), v))
+        .collect()
+}
+
+/// Every trial (no query text: all score alike, so the sort key and then
+/// the id decide), in `--sort` order.
+fn sorted_ids(ix: &TestIndex, sort: &str) -> Vec<String> {
+    ids(&ix.query_json(&["--sort", sort, "--limit", "5000"]))
+}
+
+#[test]
+fn sort_by_enrollment_and_updated_is_descending_with_ids_ascending_on_ties() {
+    let ix = msc();
+    let recs = records(ix, "");
+    assert_eq!(recs.len(), 1445);
+    let key = |sort: &str, id: &str| -> i64 {
+        let r = &recs[id];
+        match sort {
+            "enrollment" => r["enrollment"].as_i64().unwrap_or(0),
+            _ => r["last_updated"]
+                .as_str()
+                .and_then(trialsearch::normalize::date_to_days)
+                .unwrap_or(i64::MIN),
+        }
+    };
+    for sort in ["enrollment", "updated"] {
+        let a = sorted_ids(ix, sort);
+        let b = sorted_ids(ix, sort);
+        assert_eq!(a, b, "two runs of --sort {sort} differ");
+        assert_eq!(a.len(), recs.len());
+        let mut ties = 0;
+        for w in a.windows(2) {
+            let (k0, k1) = (key(sort, &w[0]), key(sort, &w[1]));
+            assert!(
+                k0 >= k1,
+                "--sort {sort}: {} ({k0}) before {} ({k1})",
+                w[0],
+                w[1]
+            );
+            if k0 == k1 {
+                ties += 1;
+                assert!(w[0] < w[1], "--sort {sort}: tie not broken by id: {w:?}");
+            }
+        }
+        assert!(
+            ties > 0,
+            "--sort {sort}: the test needs ties to prove the tie-break"
+        );
+    }
+}
+
+/// A temporary index of page dumps written from `pages` (file name, text).
+fn pages_index(pages: &[(&str, &str)]) -> (tempfile::TempDir, TestIndex) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in pages {
+        std::fs::write(dir.path().join(name), text).expect("write page");
+    }
+    let ix = TestIndex::build(&[dir.path().to_path_buf()]);
+    (dir, ix)
+}
+
+#[test]
+fn synonym_matches_score_below_literal_matches() {
+    let (_d, ix) = pages_index(&[
+        (
+            "a.txt",
+            "Mesenchymal stem cells for sepsis\nNCT09000001\nA trial of mesenchymal stem cells given to adults with sepsis.\n",
+        ),
+        (
+            "b.txt",
+            "MSC for sepsis\nNCT09000002\nA trial of MSC given to adults with sepsis in intensive care.\n",
+        ),
+    ]);
+    let v = ix.query_json(&["MSC sepsis"]);
+    assert_eq!(ids(&v), vec!["NCT09000002", "NCT09000001"], "{v:#}");
+    let v = ix.query_json(&["mesenchymal stem cells sepsis"]);
+    assert_eq!(ids(&v), vec!["NCT09000001", "NCT09000002"], "{v:#}");
+}
+
+fn ctgov_json(template: &Path, nct: &str, title: &str, cond: &str, ancestors: &[&str]) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(template).expect("template")).expect("json");
+    let ps = &mut v["protocolSection"];
+    ps["identificationModule"]["nctId"] = nct.into();
+    ps["identificationModule"]["briefTitle"] = title.into();
+    ps["identificationModule"]["officialTitle"] = title.into();
+    ps["conditionsModule"] = serde_json::json!({"conditions": [cond]});
+    ps["descriptionModule"] = serde_json::json!({"briefSummary": title});
+    v["derivedSection"]["conditionBrowseModule"] = serde_json::json!({
+        "meshes": [{"id": "D000001", "term": cond}],
+        "ancestors": ancestors.iter().map(|a| serde_json::json!({"id": "D000002", "term": a})).collect::<Vec<_>>(),
+    });
+    v.to_string()
+}
+
+#[test]
+fn mesh_ancestors_reach_a_trial_below_literal_matches() {
+    let t = data("ctgov/json/NCT04042844.json");
+    let bpd = ctgov_json(
+        &t,
+        "NCT09000011",
+        "Cord blood cells in preterm infants",
+        "Bronchopulmonary Dysplasia",
+        &[
+            "Lung Diseases",
+            "Respiratory Tract Diseases",
+            "Infant, Premature, Diseases",
+        ],
+    );
+    let lit = ctgov_json(
+        &t,
+        "NCT09000012",
+        "Cell therapy for chronic lung disease",
+        "Lung Disease",
+        &["Respiratory Tract Diseases"],
+    );
+    let (_d, ix) = pages_index(&[("bpd.json", &bpd), ("lit.json", &lit)]);
+    let v = ix.query_json(&["lung disease"]);
+    assert_eq!(ids(&v), vec!["NCT09000012", "NCT09000011"], "{v:#}");
+    let v = ix.query_json(&["lung disease", "--explain"]);
+    let mesh = &v["hits"][1]["explain"];
+    assert!(mesh.to_string().contains("\"mesh\""), "{v:#}");
+}
+
+#[test]
+fn misspelled_long_words_are_corrected_and_said_so() {
+    let v = msc().query_json(&["adipose stem cells osteoarthritus"]);
+    assert!(v["total"].as_u64().unwrap_or(0) > 10, "{v:#}");
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("osteoarthritus → osteoarthritis"), "{notes}");
+    // Abbreviations, ids and short words are never "corrected".
+    for q in ["ARDZ", "NCT0000000", "cels"] {
+        let v = msc().query_json(&[q]);
+        assert!(!v["notes"].to_string().contains('→'), "{q}: {v:#}");
+    }
+}
+
+#[test]
+fn explain_lists_fields_and_words_and_only_when_asked() {
+    let v = msc().query_json(&["GvHD MSC", "--explain", "--limit", "3"]);
+    for h in v["hits"].as_array().expect("hits") {
+        let e = h["explain"].as_array().expect("explain array");
+        assert!(!e.is_empty());
+        for part in e {
+            assert!(part["field"].is_string() && part["text"].is_string());
+            assert!(part["score"].as_f64().unwrap_or(0.0) > 0.0);
+            let kind = part["kind"].as_str().unwrap_or("");
+            assert!([
+                "literal",
+                "synonym",
+                "phrase",
+                "phase",
+                "status",
+                "every concept"
+            ]
+            .contains(&kind));
+        }
+    }
+    let v = msc().query_json(&["KOA stem cell injection", "--explain", "--limit", "1"]);
+    assert!(
+        v["hits"][0]["explain"]
+            .to_string()
+            .contains("every concept"),
+        "{v:#}"
+    );
+    let v = msc().query_json(&["GvHD MSC", "--limit", "3"]);
+    assert!(v["hits"][0].get("explain").is_none());
+    let out = msc()
+        .cmd()
+        .args(["query", "GvHD MSC", "--explain", "--limit", "1"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("score ") && text.contains("from:"), "{text}");
+}
+
+#[test]
+fn a_record_teaches_its_own_abbreviations() {
+    let (_d, ix) = pages_index(&[
+        (
+            "pvl.txt",
+            "Cord blood cells for PVL\nNCT09000021\nPreterm infants with periventricular leukomalacia (PVL) receive cells.\n",
+        ),
+        (
+            "other.txt",
+            "Cord blood cells for preterm infants\nNCT09000022\nPreterm infants receive cells.\n",
+        ),
+    ]);
+    let v = ix.query_json(&["periventricular leukomalacia", "--explain"]);
+    assert_eq!(ids(&v), vec!["NCT09000021"], "{v:#}");
+    assert!(
+        v["hits"][0]["explain"].to_string().contains("\"abbrev\""),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn chinese_text_is_found_by_a_substring() {
+    let (_d, ix) = pages_index(&[(
+        "chictr.txt",
+        "间充质干细胞治疗急性呼吸窘迫综合征的临床研究\n注册号：ChiCTR2000029990\n研究目的：评价间充质干细胞治疗急性呼吸窘迫综合征的安全性和有效性。\n",
+    )]);
+    for q in ["间充质干细胞", "急性呼吸窘迫综合征", "呼吸窘迫"] {
+        let v = ix.query_json(&[q]);
+        assert_eq!(v["total"], 1, "{q}: {v:#}");
+    }
+    let v = ix.query_json(&["肝硬化"]);
+    assert_eq!(v["total"], 0, "{v:#}");
+    let v = ix.query_json(&["ChiCTR2000029990"]);
+    assert_eq!(v["total"], 1, "{v:#}");
+}
