@@ -67,7 +67,13 @@ pub fn read<R: BufRead>(
         }
     }
     if state.trials == 0 {
-        return Err(SkipReason::Malformed("no study objects in the JSON".into()));
+        let why = match state.records {
+            0 => "no study objects in the JSON".to_string(),
+            1 => "no study in the JSON (its one value is not a study with an id or a title)"
+                .to_string(),
+            n => format!("no study in the JSON (none of its {n} values is a study with an id or a title)"),
+        };
+        return Err(SkipReason::Malformed(why));
     }
     Ok(())
 }
@@ -238,8 +244,38 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         match protocol {
             Some(p) => {
                 self.0.records += 1;
-                self.0.trials += 1;
-                (self.0.emit)(Item::Trial(Box::new(convert(p, derived))));
+                let n = self.0.records;
+                // A phase that is no phase ("PHASE7") is dropped like any
+                // impossible value, but said so: silently losing it hides
+                // a damaged download.
+                let unknown_phases: Vec<String> = p
+                    .design_module
+                    .0
+                    .phases
+                    .0
+                    .iter()
+                    .filter_map(Text::get)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty() && parse_phases(s).is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let t = convert(p, derived);
+                // Without an id or a title a record cannot be found, shown or
+                // merged; indexing it would only add an empty `TS-` trial.
+                if t.nct_id.is_none() && t.title.is_none() && t.official_title.is_none() {
+                    (self.0.emit)(Item::Warning(format!(
+                        "record {n}: study without an NCT id or a title; not indexed"
+                    )));
+                } else {
+                    for ph in unknown_phases {
+                        let ph: String = ph.chars().take(40).collect();
+                        (self.0.emit)(Item::Warning(format!(
+                            "record {n}: phase {ph:?} is not a phase; dropped"
+                        )));
+                    }
+                    self.0.trials += 1;
+                    (self.0.emit)(Item::Trial(Box::new(t)));
+                }
             }
             None if was_page => {}
             None => {
@@ -964,14 +1000,26 @@ mod tests {
         );
         let (t, w, r) = read_str(&inside);
         assert!(r.is_ok(), "{r:?}");
-        assert_eq!(t.len(), 2, "{w:?}");
-        assert_eq!(t[1].nct_id, None);
+        // The deep value was dropped, which leaves a study with no id or
+        // title: warned about, not indexed as an empty trial.
+        assert_eq!(t.len(), 1, "{w:?}");
+        assert!(w[0].contains("without an NCT id or a title"), "{w:?}");
         // Deep through the typed modules is stopped by serde_json's recursion limit.
         let typed = format!("[{STUDY}, {}", "{\"protocolSection\":".repeat(200));
         let (t, w, r) = read_str(&typed);
         assert!(r.is_ok());
         assert_eq!(t.len(), 1);
         assert_eq!(w.len(), 1, "{w:?}");
+    }
+
+    #[test]
+    fn impossible_phase_is_dropped_with_a_warning() {
+        let s = STUDY.replace("\"PHASE2\"", "\"PHASE7\"");
+        let (t, w, r) = read_str(&s);
+        assert!(r.is_ok());
+        assert_eq!(t[0].phases, vec![crate::trial::Phase::Phase1]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("\"PHASE7\" is not a phase"), "{w:?}");
     }
 
     #[test]
