@@ -193,10 +193,15 @@ fn read_one(path: &Path, display: &str, limits: &Limits) -> FileResult {
                 });
             }
         }
-        Ok(Err(reason)) => skipped.push(Skipped {
-            path: display.to_string(),
-            reason: reason.to_string(),
-        }),
+        Ok(Err(reason)) => {
+            // One line per bad file: the skip reason says why; warnings about
+            // its parts ("record 1: not a study object") would only repeat it.
+            warnings.clear();
+            skipped.push(Skipped {
+                path: display.to_string(),
+                reason: reason.to_string(),
+            })
+        }
         Err(_) => skipped.push(Skipped {
             path: display.to_string(),
             reason: "internal error while reading (please report this file)".into(),
