@@ -406,19 +406,29 @@ pub fn parse_phase_args(v: &[String]) -> Result<Vec<Phase>> {
 
 /// Parse a facet field name.
 pub fn parse_facet(s: &str) -> Result<FacetField> {
-    let k = s.to_ascii_lowercase().replace(['-', ' '], "_");
-    let k = match k.strip_suffix("ies") {
-        Some(stem) => format!("{stem}y"),
-        None => k.trim_end_matches('s').to_string(),
-    };
-    let k = k.as_str();
+    let k = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    // The name as given, then its singular: "status" itself ends in "s", so
+    // stripping plurals first turned it into "statu" and `facets status`
+    // was refused while the message listed "status" as accepted.
+    let mut candidates = vec![k.clone()];
+    if let Some(stem) = k.strip_suffix("ies") {
+        candidates.push(format!("{stem}y"));
+    }
+    if let Some(stem) = k.strip_suffix("es") {
+        candidates.push(stem.to_string());
+    }
+    if let Some(stem) = k.strip_suffix('s') {
+        candidates.push(stem.to_string());
+    }
     FacetField::ALL
         .iter()
         .copied()
         .find(|f| {
-            f.name() == k
-                || (k == "type" && *f == FacetField::StudyType)
-                || (k == "studytype" && *f == FacetField::StudyType)
+            candidates.iter().any(|k| {
+                f.name() == k
+                    || (k == "type" && *f == FacetField::StudyType)
+                    || (k == "studytype" && *f == FacetField::StudyType)
+            })
         })
         .ok_or_else(|| Error::Filter {
             flag: "facet field",
@@ -519,5 +529,8 @@ mod tests {
         assert!(e.contains("Recruiting") && e.contains("Completed"));
         assert_eq!(parse_facet("countries").unwrap(), FacetField::Country);
         assert!(parse_facet("colour").is_err());
+        assert_eq!(parse_facet("status").unwrap(), FacetField::Status);
+        assert_eq!(parse_facet("statuses").unwrap(), FacetField::Status);
+        assert_eq!(parse_facet("Phases").unwrap(), FacetField::Phase);
     }
 }
