@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         // `trialsearch query ... | head -1`: the reader left; not an error.
         Err(e) if app::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            app::warn(&format!("{e:#}"));
+            // `{e}`, not `{e:#}`: every error of ours already ends with its
+            // cause, and the alternate form repeated it ("...: stream did
+            // not contain valid UTF-8: stream did not contain valid UTF-8").
+            app::warn(&format!("{e}"));
             ExitCode::from(2)
         }
     }
