@@ -3,4 +3,5 @@
 
 mod formats;
 mod foundation;
+mod reliability;
 mod util;
