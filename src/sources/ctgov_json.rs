@@ -71,7 +71,9 @@ pub fn read<R: BufRead>(
             0 => "no study objects in the JSON".to_string(),
             1 => "no study in the JSON (its one value is not a study with an id or a title)"
                 .to_string(),
-            n => format!("no study in the JSON (none of its {n} values is a study with an id or a title)"),
+            n => format!(
+                "no study in the JSON (none of its {n} values is a study with an id or a title)"
+            ),
         };
         return Err(SkipReason::Malformed(why));
     }

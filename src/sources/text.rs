@@ -242,7 +242,11 @@ pub fn html_to_text(html: &str) -> String {
             continue;
         }
         if name == "pre" {
-            pre = if closing { pre.saturating_sub(1) } else { pre + 1 };
+            pre = if closing {
+                pre.saturating_sub(1)
+            } else {
+                pre + 1
+            };
         }
         if BLOCK.contains(&name.as_str()) {
             flush(&mut line, &mut out);
