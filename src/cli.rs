@@ -463,7 +463,12 @@ impl FilterArgs {
             if !(0.0..=130.0).contains(&a) || a.is_nan() {
                 return Err(Error::Filter {
                     flag: "--age",
-                    value: a.to_string(),
+                    // `1e308` as typed, not its 309 digits.
+                    value: if a.abs() < 1e6 {
+                        a.to_string()
+                    } else {
+                        format!("{a:e}")
+                    },
                     accepted: "an age in years from 0 to 130 (decimals allowed: 0.5 is six months)"
                         .into(),
                 });
