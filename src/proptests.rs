@@ -124,7 +124,9 @@ fn with_prefixes(body: &str) -> Vec<Vec<u8>> {
     ]
     .iter()
     .map(|p| format!("{p}{body}").into_bytes())
-    .chain(std::iter::once(format!("{csv_header}\n{body}").into_bytes()))
+    .chain(std::iter::once(
+        format!("{csv_header}\n{body}").into_bytes(),
+    ))
     .collect()
 }
 
@@ -199,4 +201,25 @@ proptest! {
             prop_assert!(r.total >= r.hits.len() || offset > 0);
         }
     }
+}
+
+/// Inputs that once crashed a reader or a query (kept in `tests/data/fuzz/`):
+/// each goes through every reader, the query parser and a search.
+#[test]
+fn fuzz_regressions() {
+    let dir = data("fuzz");
+    let s = Searcher::open(seed_index()).expect("opens");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("tests/data/fuzz").flatten() {
+        let bytes = std::fs::read(e.path()).expect("readable");
+        read_everything(&bytes);
+        let q = String::from_utf8_lossy(&bytes).into_owned();
+        let _ = parse(&q, Synonyms::builtin());
+        let _ = s.search(&Request {
+            text: q,
+            ..Default::default()
+        });
+        n += 1;
+    }
+    assert!(n > 0);
 }

@@ -1221,3 +1221,23 @@ fn large_single_file_streams_in_bounded_memory() {
         assert!(out.status.success());
     }
 }
+
+/// Found by the property tests (`src/proptests.rs`, no_search_panics): a
+/// negated phrase matching nothing tripped a debug assertion inside
+/// tantivy. The answer must be every `msc` trial.
+#[test]
+fn a_negated_phrase_that_matches_nothing() {
+    let ix = TestIndex::build(&[data("seeds")]);
+    let all = ix.query_json(&["msc"]);
+    for q in [
+        "msc NOT \" phase msc \"",
+        "msc -\"zzz yyy\"",
+        "NOT \"a b\" msc",
+    ] {
+        let v = ix.query_json(&[q]);
+        assert_eq!(v["total"], all["total"], "{q}");
+    }
+    // A negated phrase that does match still excludes.
+    let v = ix.query_json(&["msc NOT \"umbilical cord\""]);
+    assert!(v["total"].as_u64() < all["total"].as_u64(), "{v:#}");
+}
