@@ -156,9 +156,17 @@ pub fn detect(head: &[u8]) -> Sniffed {
     if t.starts_with('{') || t.starts_with('[') {
         return Sniffed::Format(Format::CtgovJson);
     }
+    // Browsers start a saved page with a comment (`<!-- saved from
+    // url=... -->`) and often a long <head>: such a page was read as a text
+    // dump, markup and all. Leading comments are skipped and the whole
+    // sniffed head is looked at for markup.
+    let mut t = t;
+    while let Some(rest) = t.strip_prefix("<!--") {
+        t = rest.find("-->").map_or("", |e| &rest[e + 3..]).trim_start();
+    }
     let lower: String = t
         .chars()
-        .take(2048)
+        .take(SNIFF_LEN)
         .collect::<String>()
         .to_ascii_lowercase();
     if lower.starts_with("<?xml") || lower.starts_with("<clinical_study") {
@@ -179,7 +187,10 @@ pub fn detect(head: &[u8]) -> Sniffed {
         return Sniffed::Format(f);
     }
     if lower.starts_with('<')
-        && (lower.contains("<body") || lower.contains("<div") || lower.contains("<p>"))
+        && (lower.contains("<body")
+            || lower.contains("<div")
+            || lower.contains("<p>")
+            || lower.contains("<html"))
     {
         return Sniffed::Html;
     }
@@ -550,6 +561,12 @@ mod tests {
             Sniffed::Format(Format::CtgovXml)
         );
         assert_eq!(detect(b"<!DOCTYPE html><html>"), Sniffed::Html);
+        let saved = format!(
+            "<!-- saved from url=(0040)https://ctv.veeva.com/study/x -->\n<html><head><meta content=\"{}\"></head><body>",
+            "y".repeat(3000)
+        );
+        assert_eq!(detect(saved.as_bytes()), Sniffed::Html);
+        assert_eq!(detect(b"\xef\xbb\xbf\n  <HTML><body>"), Sniffed::Html);
         assert_eq!(detect(b"%PDF-1.4 ..."), Sniffed::Binary("a PDF document"));
         assert_eq!(detect(b"   \n\n"), Sniffed::Empty);
         assert_eq!(detect(b""), Sniffed::Empty);

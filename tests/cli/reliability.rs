@@ -240,11 +240,13 @@ fn as_html(text: &str) -> String {
             _ => body.push_str(&format!("<div class=\"row\">\n  {l}\n</div>\n")),
         }
     }
+    // As a browser saves it: a "saved from" comment and a long <head>.
     format!(
-        r#"<!DOCTYPE html>
+        r#"<!-- saved from url=(0047)https://ctv.veeva.com/study/a-saved-trial-page -->
 <html lang="en">
 <head>
 <meta charset="utf-8"><title>Clinical trial</title>
+<meta name="description" content="{pad}">
 <style>body {{ font-family: sans-serif }} nav li {{ display: inline }}</style>
 <script>window.dataLayer = window.dataLayer || [];
 var tpl = "<div>Status and phase</div><div>Completed</div>";</script>
@@ -258,7 +260,8 @@ var tpl = "<div>Status and phase</div><div>Completed</div>";</script>
 <script src="/static/app.js"></script>
 </body>
 </html>
-"#
+"#,
+        pad = "A clinical trial page. ".repeat(200)
     )
 }
 
