@@ -394,6 +394,14 @@ fn broken_files_are_skipped_with_one_line_each() {
     );
     fs::write(dir.join("long.txt"), long).unwrap();
 
+    // A FIFO is never opened (reading it would block): reported.
+    let fifo = StdCommand::new("mkfifo")
+        .arg(dir.join("pipe"))
+        .status()
+        .is_ok_and(|s| s.success());
+    // A newline in a file name must not split its message in two.
+    fs::write(dir.join("odd\nname.png"), b"\x89PNG\r\n\x1a\n\0\0").unwrap();
+
     let ix = tmp.path().join("ix");
     let started = Instant::now();
     let r = index(&ix, &[&dir], &[]);
@@ -402,6 +410,16 @@ fn broken_files_are_skipped_with_one_line_each() {
     for (name, _, reason) in &bad {
         assert_one_skip_line(&r.stderr, &dir.join(name), reason);
     }
+    if fifo {
+        assert_one_skip_line(&r.stderr, &dir.join("pipe"), "not a regular file");
+    }
+    let odd = format!("trialsearch: {}/odd\\nname.png: skipped: ", dir.display());
+    assert!(
+        r.stderr.lines().any(|l| l.starts_with(&odd)),
+        "{}",
+        r.stderr
+    );
+    let extra = 1 + usize::from(fifo);
     let broken_csv = dir.join("broken.csv").display().to_string();
     let csv_lines: Vec<&str> = r
         .stderr
@@ -411,14 +429,15 @@ fn broken_files_are_skipped_with_one_line_each() {
     assert_eq!(csv_lines.len(), 1, "{}", r.stderr);
     assert!(csv_lines[0].contains("row skipped"), "{csv_lines:?}");
     assert!(
-        r.stdout.contains(&format!("{:>7} skipped", bad.len())),
+        r.stdout
+            .contains(&format!("{:>7} skipped", bad.len() + extra)),
         "{}",
         r.stdout
     );
 
     let st = stats(&ix);
     let skipped = skipped_in_stats(&st);
-    assert_eq!(skipped.len(), bad.len(), "{skipped:?}");
+    assert_eq!(skipped.len(), bad.len() + extra, "{skipped:?}");
     for (name, _, _) in &bad {
         let p = dir.join(name).display().to_string();
         assert!(
