@@ -72,7 +72,7 @@ pub fn read<R: BufRead>(
             // middle, the end of the file) stops as before.
             if first == b'{'
                 && e.classify() != serde_json::error::Category::Eof
-                && reader.to_line_after(e.line())
+                && reader.skip_to_line_after(e.line())
                 && matches!(skip_whitespace(&mut reader), Ok(Some(b'{')))
             {
                 state.records += 1;
@@ -164,7 +164,7 @@ impl<R: BufRead> Resync<R> {
     /// Position the reader at the start of the line after line `line` (1-based,
     /// counted from the start of the current value). False when that cannot
     /// be done exactly.
-    fn to_line_after(&mut self, line: usize) -> bool {
+    fn skip_to_line_after(&mut self, line: usize) -> bool {
         if self.track.newlines < line {
             // Still on the broken line: drop the rest of it.
             loop {
