@@ -46,9 +46,10 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            // `query --json` writes through serde_json, whose error wraps
+            // the I/O error: `| head -1` printed "Broken pipe" and exited 2.
             || c.downcast_ref::<serde_json::Error>()
-                .and_then(serde_json::Error::io_error_kind)
-                == Some(io::ErrorKind::BrokenPipe)
+                .is_some_and(|je| je.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
             || c.downcast_ref::<csv::Error>().is_some_and(|ce| {
                 matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe)
             })

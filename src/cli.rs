@@ -495,7 +495,12 @@ impl FilterArgs {
             if !(0.0..=130.0).contains(&a) || a.is_nan() {
                 return Err(Error::Filter {
                     flag: "--age",
-                    value: a.to_string(),
+                    // `1e308` as typed, not its 309 digits.
+                    value: if a.abs() < 1e6 {
+                        a.to_string()
+                    } else {
+                        format!("{a:e}")
+                    },
                     accepted: "an age in years from 0 to 130 (decimals allowed: 0.5 is six months)"
                         .into(),
                 });
@@ -565,5 +570,8 @@ mod tests {
         assert_eq!(parse_facet("phases").unwrap(), FacetField::Phase);
         assert_eq!(parse_facet("type").unwrap(), FacetField::StudyType);
         assert!(parse_facet("colour").is_err());
+        assert_eq!(parse_facet("status").unwrap(), FacetField::Status);
+        assert_eq!(parse_facet("statuses").unwrap(), FacetField::Status);
+        assert_eq!(parse_facet("Phases").unwrap(), FacetField::Phase);
     }
 }

@@ -43,6 +43,8 @@ pub mod eval;
 pub mod index;
 pub mod merge;
 pub mod normalize;
+#[cfg(test)]
+mod proptests;
 pub mod render;
 pub mod search;
 pub mod sources;

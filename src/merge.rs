@@ -102,7 +102,23 @@ pub fn merge(records: Vec<Trial>) -> Vec<Trial> {
         groups.entry(roots[i]).or_default().push(r);
     }
     let mut out: Vec<Trial> = groups.into_values().map(merge_group).collect();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.sources.cmp(&b.sources)));
+    // Ids must be unique (`show ID`, the index's id field). A derived `TS-`
+    // id is a hash of the title, so two pages with one title and sponsors
+    // that disagree (not merged) got the same id and one of them could not
+    // be shown. Every one after the first takes an id that also covers its
+    // source (the order is by sources, so rebuilds give the same ids).
+    let ids: Vec<String> = out.iter().map(|t| t.id.clone()).collect();
+    let mut changed = false;
+    for i in 1..out.len() {
+        if ids[i] == ids[i - 1] && out[i].nct_id.is_none() {
+            out[i].id = crate::trial::distinct_derived_id(&out[i]);
+            changed = true;
+        }
+    }
+    if changed {
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+    }
     out
 }
 
@@ -266,6 +282,46 @@ fn fill(out: &mut Trial, r: Trial) {
 mod tests {
     use super::*;
     use crate::trial::{Format, Source, Status};
+
+    #[test]
+    fn same_title_different_sponsors_get_distinct_ids() {
+        let recs = vec![
+            page(
+                "Stem cells for knee pain",
+                "Alpha Hospital",
+                None,
+                "a.txt",
+                Format::Generic,
+            ),
+            page(
+                "Stem cells for knee pain",
+                "Beta Clinic",
+                None,
+                "b.txt",
+                Format::Generic,
+            ),
+            page(
+                "Stem cells for knee pain",
+                "Gamma Institute",
+                None,
+                "c.txt",
+                Format::Generic,
+            ),
+        ];
+        let out = merge(recs.clone());
+        assert_eq!(out.len(), 3);
+        let mut ids: Vec<&str> = out.iter().map(|t| t.id.as_str()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        // Stable: the same records in another order get the same ids.
+        let mut rev = recs;
+        rev.reverse();
+        let again = merge(rev);
+        let a: Vec<&str> = again.iter().map(|t| t.id.as_str()).collect();
+        let mut b: Vec<&str> = out.iter().map(|t| t.id.as_str()).collect();
+        b.sort();
+        assert_eq!(a, b);
+    }
 
     fn page(title: &str, sponsor: &str, nct: Option<&str>, path: &str, f: Format) -> Trial {
         Trial {

@@ -336,7 +336,10 @@ static SLASH_DATE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b").expect("static regex"));
 
 fn valid_ymd(y: u32, m: u32, d: Option<u32>) -> Option<String> {
-    if !(1900..=2200).contains(&y) || !(1..=12).contains(&m) {
+    // Any four-digit year is a date here; whether it is a *possible* one
+    // (1950..=2100) is `sanitize`'s call, which drops it with a warning. A
+    // narrower range here would drop "3024-01" silently.
+    if !(1000..=9999).contains(&y) || !(1..=12).contains(&m) {
         return None;
     }
     match d {

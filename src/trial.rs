@@ -583,6 +583,20 @@ pub fn dedup_keep_order(v: &mut Vec<String>) {
 /// A stable id for a record with no registry id: `TS-` and 12 hex digits of a
 /// hash of its normalized title (or of its first source when untitled), so the
 /// same page indexed twice keeps its id.
+/// A derived id for a trial whose [`derived_id`] another trial already has
+/// (same title, sponsors that disagree, so not merged): the hash also covers
+/// its first source, which no other trial shares.
+pub(crate) fn distinct_derived_id(t: &Trial) -> String {
+    let source = t
+        .sources
+        .first()
+        .map(|s| format!("{}#{}", s.path, s.entry.as_deref().unwrap_or("")))
+        .unwrap_or_default();
+    let key = format!("{}\u{1f}{source}", derived_id(t));
+    let hash = blake3::hash(key.as_bytes());
+    format!("TS-{}", &hash.to_hex()[..12])
+}
+
 fn derived_id(t: &Trial) -> String {
     let key = match t.title.as_deref().or(t.official_title.as_deref()) {
         Some(title) => crate::normalize::title_key(title),

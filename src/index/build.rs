@@ -84,8 +84,31 @@ enum Found {
     Skip(Skipped),
 }
 
+/// A path as shown and stored. Control characters (a newline in a file
+/// name) are escaped so that every message stays one line.
 fn display_path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+    let s = p.to_string_lossy();
+    if !s.chars().any(char::is_control) {
+        return s.into_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A FIFO, socket or device is never opened (reading one could block
+/// forever or never end); it is reported instead of silently ignored.
+fn special_file(path: &Path) -> Found {
+    Found::Skip(Skipped {
+        path: display_path(path),
+        reason: "not a regular file (a FIFO, socket or device); not read".into(),
+    })
 }
 
 /// Walk the given paths in a stable order. Hidden entries (`.git`, `.DS_Store`)
@@ -100,6 +123,10 @@ fn walk(opts: &BuildOptions, index_root: &Path) -> Result<Vec<Found>> {
         })?;
         if md.is_file() {
             out.push(Found::File(root.clone(), display_path(root)));
+            continue;
+        }
+        if !md.is_dir() {
+            out.push(special_file(root));
             continue;
         }
         let walker = walkdir::WalkDir::new(root)
@@ -118,10 +145,13 @@ fn walk(opts: &BuildOptions, index_root: &Path) -> Result<Vec<Found>> {
                 Ok(e) if e.file_type().is_file() => {
                     out.push(Found::File(e.path().to_path_buf(), display_path(e.path())));
                 }
-                Ok(e) if e.path_is_symlink() => out.push(Found::Skip(Skipped {
-                    path: display_path(e.path()),
-                    reason: "symbolic link not followed (use --follow)".into(),
-                })),
+                Ok(e) if e.path_is_symlink() && !opts.follow_links => {
+                    out.push(Found::Skip(Skipped {
+                        path: display_path(e.path()),
+                        reason: "symbolic link not followed (use --follow)".into(),
+                    }))
+                }
+                Ok(e) if !e.file_type().is_dir() => out.push(special_file(e.path())),
                 Ok(_) => {}
                 Err(e) => {
                     let path = e
@@ -193,10 +223,15 @@ fn read_one(path: &Path, display: &str, limits: &Limits) -> FileResult {
                 });
             }
         }
-        Ok(Err(reason)) => skipped.push(Skipped {
-            path: display.to_string(),
-            reason: reason.to_string(),
-        }),
+        Ok(Err(reason)) => {
+            // One line per bad file: the skip reason says why; warnings about
+            // its parts ("record 1: not a study object") would only repeat it.
+            warnings.clear();
+            skipped.push(Skipped {
+                path: display.to_string(),
+                reason: reason.to_string(),
+            })
+        }
         Err(_) => skipped.push(Skipped {
             path: display.to_string(),
             reason: "internal error while reading (please report this file)".into(),

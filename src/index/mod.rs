@@ -84,8 +84,10 @@ impl IndexDir {
     /// The live generation's directory, if there is one.
     pub fn current(&self) -> Result<PathBuf> {
         let cur = self.root.join(CURRENT);
-        let name = match std::fs::read_to_string(&cur) {
-            Ok(s) => s.trim().to_string(),
+        // Bytes, not read_to_string: garbage in CURRENT is a damaged index
+        // (with the rebuild hint), not an I/O error about UTF-8.
+        let name = match std::fs::read(&cur) {
+            Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if self.root.join("meta.json").exists() {
                     return Err(Error::BadIndex {
@@ -97,12 +99,18 @@ impl IndexDir {
                     path: self.root.clone(),
                 });
             }
-            Err(e) => return Err(Error::io(format!("cannot read {}", cur.display()), e)),
+            Err(e) => {
+                return Err(Error::BadIndex {
+                    path: self.root.clone(),
+                    reason: format!("{CURRENT} unreadable: {}", crate::sources::io_reason(&e)),
+                })
+            }
         };
         if !valid_gen_name(&name) {
+            let shown: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
             return Err(Error::BadIndex {
                 path: self.root.clone(),
-                reason: format!("{CURRENT} names '{name}', which is not a generation"),
+                reason: format!("{CURRENT} names '{shown}', which is not a generation"),
             });
         }
         let dir = self.root.join(&name);

@@ -164,10 +164,16 @@ impl Searcher {
     /// Open the live generation of an index directory.
     pub fn open(dir: &IndexDir) -> Result<Searcher> {
         let (index, fields, meta) = dir.open()?;
+        // Segment files are opened here: a damaged one is a damaged index
+        // (with the rebuild hint), not a "search engine" error.
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+            .try_into()
+            .map_err(|e: tantivy::TantivyError| Error::BadIndex {
+                path: dir.root().to_path_buf(),
+                reason: e.to_string().chars().take(160).collect(),
+            })?;
         Ok(Searcher {
             index,
             reader,

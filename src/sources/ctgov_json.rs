@@ -30,11 +30,12 @@ use std::marker::PhantomData;
 
 /// Read every study in `reader`, handing each to `emit`.
 pub fn read<R: BufRead>(
-    mut reader: R,
+    reader: R,
     limits: &Limits,
     emit: &mut dyn FnMut(Item),
 ) -> Result<(), SkipReason> {
     let _ = limits; // nesting is bounded by serde_json's own limit (128, the default max_depth)
+    let mut reader = Resync::new(reader);
     let mut state = State {
         emit,
         records: 0,
@@ -51,6 +52,7 @@ pub fn read<R: BufRead>(
             Ok(None) => break,
             Err(e) => return state.fail(format!("cannot read: {e}")),
         };
+        reader.start_value();
         let mut de = serde_json::Deserializer::from_reader(&mut reader);
         let result = match first {
             b'[' => StudiesSeed(&mut state).deserialize(&mut de),
@@ -63,13 +65,171 @@ pub fn read<R: BufRead>(
             }
         };
         if let Err(e) = result {
-            return state.fail(json_reason(&e));
+            let reason = json_reason(&e);
+            // NDJSON (one study a line): a broken line once lost every line
+            // after it. Go on at the next line when it starts another
+            // object; anything else (a pretty-printed object broken in the
+            // middle, the end of the file) stops as before.
+            if first == b'{'
+                && e.classify() != serde_json::error::Category::Eof
+                && reader.skip_to_line_after(e.line())
+                && matches!(skip_whitespace(&mut reader), Ok(Some(b'{')))
+            {
+                state.records += 1;
+                let n = state.records;
+                (state.emit)(Item::Warning(format!(
+                    "record {n}: {reason}; skipped to the next line"
+                )));
+                continue;
+            }
+            return state.fail(reason);
         }
     }
     if state.trials == 0 {
-        return Err(SkipReason::Malformed("no study objects in the JSON".into()));
+        let why = match state.records {
+            0 => "no study objects in the JSON".to_string(),
+            1 => "no study in the JSON (its one value is not a study with an id or a title)"
+                .to_string(),
+            n => format!(
+                "no study in the JSON (none of its {n} values is a study with an id or a title)"
+            ),
+        };
+        return Err(SkipReason::Malformed(why));
     }
     Ok(())
+}
+
+/// The reader under the JSON parser, able to find the start of the line
+/// after a parse error. serde_json reads a little past the point of an
+/// error (closing the objects it was in, and one byte of look-ahead), which
+/// can be the newline and the `{` of the next line; so the bytes read since
+/// the last newline are kept (up to [`Resync::TAIL`]) and put back.
+struct Resync<R> {
+    inner: R,
+    /// Bytes to hand out again before `inner`'s.
+    back: Vec<u8>,
+    back_pos: usize,
+    track: Track,
+}
+
+/// What has been read: newlines since the current value started, and the
+/// bytes since the last newline (dropped once past [`Resync::TAIL`]).
+#[derive(Default)]
+struct Track {
+    newlines: usize,
+    tail: Vec<u8>,
+    tail_overflow: bool,
+}
+
+impl Track {
+    fn note(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                self.newlines += 1;
+                self.tail.clear();
+                self.tail_overflow = false;
+            } else if !self.tail_overflow {
+                if self.tail.len() < Resync::<()>::TAIL {
+                    self.tail.push(b);
+                } else {
+                    self.tail.clear();
+                    self.tail_overflow = true;
+                }
+            }
+        }
+    }
+}
+
+impl<R> Resync<R> {
+    const TAIL: usize = 256;
+}
+
+impl<R: BufRead> Resync<R> {
+    fn new(inner: R) -> Self {
+        Resync {
+            inner,
+            back: Vec::new(),
+            back_pos: 0,
+            track: Track {
+                tail_overflow: true,
+                ..Track::default()
+            },
+        }
+    }
+
+    fn start_value(&mut self) {
+        self.track.newlines = 0;
+    }
+
+    /// Position the reader at the start of the line after line `line` (1-based,
+    /// counted from the start of the current value). False when that cannot
+    /// be done exactly.
+    fn skip_to_line_after(&mut self, line: usize) -> bool {
+        if self.track.newlines < line {
+            // Still on the broken line: drop the rest of it.
+            loop {
+                let Ok(buf) = self.fill_buf() else {
+                    return false;
+                };
+                if buf.is_empty() {
+                    return true;
+                }
+                let n = buf.iter().position(|&b| b == b'\n').map(|i| i + 1);
+                let take = n.unwrap_or(buf.len());
+                self.consume(take);
+                if n.is_some() {
+                    return true;
+                }
+            }
+        }
+        if self.track.newlines > line || self.track.tail_overflow {
+            return false;
+        }
+        // Just past the broken line's newline: hand back what was read of the next line.
+        let mut back = std::mem::take(&mut self.track.tail);
+        back.extend_from_slice(&self.back[self.back_pos..]);
+        self.back = back;
+        self.back_pos = 0;
+        true
+    }
+}
+
+impl<R: BufRead> std::io::Read for Resync<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let buf = self.fill_buf()?;
+        let n = buf.len().min(out.len());
+        out[..n].copy_from_slice(&buf[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Resync<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.back_pos < self.back.len() {
+            return Ok(&self.back[self.back_pos..]);
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.back_pos < self.back.len() {
+            let n = n.min(self.back.len() - self.back_pos);
+            self.track
+                .note(&self.back[self.back_pos..self.back_pos + n]);
+            self.back_pos += n;
+            return;
+        }
+        let n = match self.inner.fill_buf() {
+            Ok(buf) => {
+                let n = n.min(buf.len());
+                self.track.note(&buf[..n]);
+                n
+            }
+            Err(_) => 0,
+        };
+        self.inner.consume(n);
+    }
 }
 
 /// Skip whitespace (and commas between concatenated values, which some tools
@@ -238,8 +398,38 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
         match protocol {
             Some(p) => {
                 self.0.records += 1;
-                self.0.trials += 1;
-                (self.0.emit)(Item::Trial(Box::new(convert(p, derived))));
+                let n = self.0.records;
+                // A phase that is no phase ("PHASE7") is dropped like any
+                // impossible value, but said so: silently losing it hides
+                // a damaged download.
+                let unknown_phases: Vec<String> = p
+                    .design_module
+                    .0
+                    .phases
+                    .0
+                    .iter()
+                    .filter_map(Text::get)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty() && parse_phases(s).is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let t = convert(p, derived);
+                // Without an id or a title a record cannot be found, shown or
+                // merged; indexing it would only add an empty `TS-` trial.
+                if t.nct_id.is_none() && t.title.is_none() && t.official_title.is_none() {
+                    (self.0.emit)(Item::Warning(format!(
+                        "record {n}: study without an NCT id or a title; not indexed"
+                    )));
+                } else {
+                    for ph in unknown_phases {
+                        let ph: String = ph.chars().take(40).collect();
+                        (self.0.emit)(Item::Warning(format!(
+                            "record {n}: phase {ph:?} is not a phase; dropped"
+                        )));
+                    }
+                    self.0.trials += 1;
+                    (self.0.emit)(Item::Trial(Box::new(t)));
+                }
             }
             None if was_page => {}
             None => {
@@ -964,14 +1154,57 @@ mod tests {
         );
         let (t, w, r) = read_str(&inside);
         assert!(r.is_ok(), "{r:?}");
-        assert_eq!(t.len(), 2, "{w:?}");
-        assert_eq!(t[1].nct_id, None);
+        // The deep value was dropped, which leaves a study with no id or
+        // title: warned about, not indexed as an empty trial.
+        assert_eq!(t.len(), 1, "{w:?}");
+        assert!(w[0].contains("without an NCT id or a title"), "{w:?}");
         // Deep through the typed modules is stopped by serde_json's recursion limit.
         let typed = format!("[{STUDY}, {}", "{\"protocolSection\":".repeat(200));
         let (t, w, r) = read_str(&typed);
         assert!(r.is_ok());
         assert_eq!(t.len(), 1);
         assert_eq!(w.len(), 1, "{w:?}");
+    }
+
+    #[test]
+    fn impossible_phase_is_dropped_with_a_warning() {
+        let s = STUDY.replace("\"PHASE2\"", "\"PHASE7\"");
+        let (t, w, r) = read_str(&s);
+        assert!(r.is_ok());
+        assert_eq!(t[0].phases, vec![crate::trial::Phase::Phase1]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("\"PHASE7\" is not a phase"), "{w:?}");
+    }
+
+    #[test]
+    fn a_broken_ndjson_line_costs_only_that_line() {
+        let one = |n: u32| STUDY.replace("NCT00000001", &format!("NCT0000000{n}"));
+        let s = format!(
+            "{}\n{{\"protocolSection\": {{\"x\": tru}}}}\n{}\n{{\"a\": \"bro\nken\"}}\n{}\n{{\"a\" 1}}\n{}\n",
+            one(1),
+            one(2),
+            one(3),
+            one(4)
+        );
+        let (t, w, r) = read_str(&s);
+        assert!(r.is_ok(), "{r:?}");
+        let ids: Vec<_> = t.iter().filter_map(|t| t.nct_id.as_deref()).collect();
+        assert_eq!(
+            ids,
+            ["NCT00000001", "NCT00000002", "NCT00000003", "NCT00000004"],
+            "{w:?}"
+        );
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].starts_with("record 2:") && w[0].contains("skipped to the next line"));
+        // The first line broken: the rest is still read.
+        let s = format!("{{\"oops\": [1, }}\n{}\n", one(5));
+        let (t, w, r) = read_str(&s);
+        assert!(r.is_ok(), "{r:?} {w:?}");
+        assert_eq!(t.len(), 1);
+        // A pretty-printed object broken in the middle is still malformed.
+        let (t, _, r) = read_str("{\n  \"protocolSection\": {\n    \"x\": tru\n  }\n}\n");
+        assert!(t.is_empty());
+        assert!(matches!(r, Err(SkipReason::Malformed(_))), "{r:?}");
     }
 
     #[test]

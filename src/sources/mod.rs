@@ -109,6 +109,11 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Deepest JSON/XML nesting accepted.
     pub max_depth: usize,
+    /// Most text indexed from one page (after HTML is converted). Indexing
+    /// costs about 30 times the text in memory (tantivy cannot flush one
+    /// document's postings early), so a 64 MiB log file read as a "page"
+    /// once took 2 GB; real page dumps are well under 1 MiB.
+    pub max_page_text: usize,
 }
 
 impl Default for Limits {
@@ -118,6 +123,7 @@ impl Default for Limits {
             max_entry_bytes: 512 << 20,
             max_ratio: 200,
             max_depth: 128,
+            max_page_text: 8 << 20,
         }
     }
 }
@@ -150,9 +156,17 @@ pub fn detect(head: &[u8]) -> Sniffed {
     if t.starts_with('{') || t.starts_with('[') {
         return Sniffed::Format(Format::CtgovJson);
     }
+    // Browsers start a saved page with a comment (`<!-- saved from
+    // url=... -->`) and often a long <head>: such a page was read as a text
+    // dump, markup and all. Leading comments are skipped and the whole
+    // sniffed head is looked at for markup.
+    let mut t = t;
+    while let Some(rest) = t.strip_prefix("<!--") {
+        t = rest.find("-->").map_or("", |e| &rest[e + 3..]).trim_start();
+    }
     let lower: String = t
         .chars()
-        .take(2048)
+        .take(SNIFF_LEN)
         .collect::<String>()
         .to_ascii_lowercase();
     if lower.starts_with("<?xml") || lower.starts_with("<clinical_study") {
@@ -173,7 +187,10 @@ pub fn detect(head: &[u8]) -> Sniffed {
         return Sniffed::Format(f);
     }
     if lower.starts_with('<')
-        && (lower.contains("<body") || lower.contains("<div") || lower.contains("<p>"))
+        && (lower.contains("<body")
+            || lower.contains("<div")
+            || lower.contains("<p>")
+            || lower.contains("<html"))
     {
         return Sniffed::Html;
     }
@@ -338,22 +355,30 @@ fn read_stream<R: Read>(
         Sniffed::Format(_) | Sniffed::Text | Sniffed::Html => {
             let (text, cut) = text::read_text(reader, limits.max_text_bytes)
                 .map_err(|e| SkipReason::Io(io_reason(&e)))?;
-            if cut {
-                emit_trial(
-                    Format::Generic,
-                    report,
-                    Item::Warning(format!(
-                        "larger than {} MiB; only the first {} MiB were read",
-                        limits.max_text_bytes >> 20,
-                        limits.max_text_bytes >> 20
-                    )),
-                );
-            }
-            let text = if sniffed == Sniffed::Html {
+            let mut text = if sniffed == Sniffed::Html {
                 text::html_to_text(&text)
             } else {
                 text
             };
+            // One warning for a page cut short, whichever limit cut it.
+            let capped = text.len() > limits.max_page_text;
+            if capped {
+                let mut at = limits.max_page_text;
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.truncate(at);
+            }
+            if cut || capped {
+                emit_trial(
+                    Format::Generic,
+                    report,
+                    Item::Warning(format!(
+                        "too large for a page; only its first {} KiB of text were indexed",
+                        text.len() >> 10
+                    )),
+                );
+            }
             if text.trim().is_empty() {
                 return Err(SkipReason::Empty);
             }
@@ -489,6 +514,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_gone_before_reading_is_a_clean_skip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("deleted.txt");
+        let r = read_file(&p, "deleted.txt", &Limits::default(), &mut |_| {});
+        match r {
+            Err(SkipReason::Io(m)) => assert!(m.contains("no such file"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn page_text_is_capped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("big.txt");
+        let limits = Limits {
+            max_page_text: 1000,
+            ..Limits::default()
+        };
+        std::fs::write(&p, format!("Study NCT01234567\n{}", "é stem ".repeat(1000)))
+            .expect("write");
+        let mut trials = Vec::new();
+        let mut warnings = Vec::new();
+        read_file(&p, "big.txt", &limits, &mut |i| match i {
+            Item::Trial(t) => trials.push(t),
+            Item::Warning(w) => warnings.push(w),
+        })
+        .expect("read");
+        assert_eq!(trials.len(), 1);
+        assert!(trials[0]
+            .other_text
+            .as_deref()
+            .is_some_and(|t| t.len() <= 1000));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    #[test]
     fn sniffs_by_content() {
         assert_eq!(detect(b"PK\x03\x04rest"), Sniffed::Zip);
         assert_eq!(
@@ -500,6 +561,12 @@ mod tests {
             Sniffed::Format(Format::CtgovXml)
         );
         assert_eq!(detect(b"<!DOCTYPE html><html>"), Sniffed::Html);
+        let saved = format!(
+            "<!-- saved from url=(0040)https://ctv.veeva.com/study/x -->\n<html><head><meta content=\"{}\"></head><body>",
+            "y".repeat(3000)
+        );
+        assert_eq!(detect(saved.as_bytes()), Sniffed::Html);
+        assert_eq!(detect(b"\xef\xbb\xbf\n  <HTML><body>"), Sniffed::Html);
         assert_eq!(detect(b"%PDF-1.4 ..."), Sniffed::Binary("a PDF document"));
         assert_eq!(detect(b"   \n\n"), Sniffed::Empty);
         assert_eq!(detect(b""), Sniffed::Empty);

@@ -103,34 +103,283 @@ pub fn decode_all(bytes: &[u8], complete: bool) -> String {
 
 /// A saved HTML page as plain text, one block per line, so that the labels the
 /// page adapters look for ("Status and phase", "Trial Information") stand on
-/// lines of their own as they do in copied text.
+/// lines of their own as they do in text copied from a browser.
+///
+/// A small single-pass scanner rather than a renderer (html2text was used
+/// first): a renderer draws what a terminal would show, with `* ` bullets,
+/// `[text][1]` link footnotes and the text of the `<nav>` menu, and the page
+/// adapters then missed their labels (a saved TrialX page was read as an
+/// unknown layout, an Ignite page lost its NCT id, menu links became titles).
+/// This keeps what copying the page gives: the text of each block on its own
+/// line, whitespace collapsed, entities decoded, and nothing from `<head>`,
+/// `<script>`, `<style>`, `<nav>`, `<template>`, `<svg>` or comments. It
+/// never recurses and does O(n) work, so hostile markup (a million unclosed
+/// `<div>`s) costs nothing.
 pub fn html_to_text(html: &str) -> String {
-    let width = 100_000;
-    match html2text::config::plain()
-        .allow_width_overflow()
-        .string_from_read(html.as_bytes(), width)
-    {
-        Ok(s) => s,
-        Err(_) => strip_tags(html),
+    // Elements whose whole content is dropped.
+    const SKIP: [&str; 10] = [
+        "head", "script", "style", "nav", "template", "svg", "noscript", "iframe", "select",
+        "object",
+    ];
+    // Elements that start a new line (everything else is inline).
+    const BLOCK: [&str; 42] = [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "br",
+        "caption",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "html",
+        "label",
+        "legend",
+        "li",
+        "main",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "td",
+        "th",
+        "title",
+        "tr",
+        "ul",
+    ];
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut line = String::new();
+    let mut pre = 0usize;
+    let flush = |line: &mut String, out: &mut String| {
+        let l = line.trim();
+        if !l.is_empty() {
+            out.push_str(l);
+            out.push('\n');
+        }
+        line.clear();
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'<' {
+            // Text up to the next tag.
+            let end = position(b'<', &bytes[i..]).map_or(bytes.len(), |n| i + n);
+            let chunk = decode_entities(&html[i..end]);
+            if pre > 0 {
+                for (k, part) in chunk.split('\n').enumerate() {
+                    if k > 0 {
+                        flush(&mut line, &mut out);
+                    }
+                    line.push_str(part);
+                }
+            } else {
+                for c in chunk.chars() {
+                    // Whitespace collapses to one space, as a browser shows it
+                    // (a no-break space too, so labels match).
+                    if c.is_whitespace() {
+                        if !line.is_empty() && !line.ends_with(' ') {
+                            line.push(' ');
+                        }
+                    } else {
+                        line.push(c);
+                    }
+                }
+            }
+            i = end;
+            continue;
+        }
+        let rest = &html[i..];
+        if rest.starts_with("<!--") {
+            i += rest.find("-->").map_or(rest.len(), |n| n + 3);
+            continue;
+        }
+        if rest.starts_with("<!") || rest.starts_with("<?") {
+            i += rest.find('>').map_or(rest.len(), |n| n + 1);
+            continue;
+        }
+        let rb = rest.as_bytes();
+        let name_start = if rb.get(1) == Some(&b'/') { 2 } else { 1 };
+        let closing = name_start == 2;
+        let name_len = rb[name_start.min(rb.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b':')
+            .count();
+        if name_len == 0 || !rb[name_start].is_ascii_alphabetic() {
+            // A lone `<` (as in "age < 18"): text.
+            line.push('<');
+            i += 1;
+            continue;
+        }
+        let name_end = name_start + name_len;
+        let name = rest[name_start..name_end].to_ascii_lowercase();
+        let tag_len = tag_end(&rb[name_end..]).map_or(rest.len(), |n| name_end + n + 1);
+        let self_closing = rest[..tag_len].ends_with("/>");
+        i += tag_len;
+        if !closing && !self_closing && SKIP.contains(&name.as_str()) {
+            // Skip to the matching close tag (`</script>` ends a script
+            // whatever it holds); an unclosed one runs to the end.
+            i += find_close(&html[i..], &name).unwrap_or(html.len() - i);
+            flush(&mut line, &mut out);
+            continue;
+        }
+        if name == "pre" {
+            pre = if closing {
+                pre.saturating_sub(1)
+            } else {
+                pre + 1
+            };
+        }
+        if BLOCK.contains(&name.as_str()) {
+            flush(&mut line, &mut out);
+        }
     }
+    flush(&mut line, &mut out);
+    out
 }
 
-/// Last resort for HTML that html2text rejects: drop tags, keep text.
-fn strip_tags(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                out.push('\n');
-            }
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
+fn position(b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&x| x == b)
+}
+
+/// Offset of the `>` ending a tag whose attributes start `attrs`, skipping
+/// quoted attribute values.
+fn tag_end(attrs: &[u8]) -> Option<usize> {
+    let mut quote = None;
+    for (k, &b) in attrs.iter().enumerate() {
+        match (quote, b) {
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), _) if b == q => quote = None,
+            (None, b'>') => return Some(k),
             _ => {}
         }
     }
-    out
+    None
+}
+
+/// Offset just past `</name ...>` in `rest` (ASCII case-insensitive).
+fn find_close(rest: &str, name: &str) -> Option<usize> {
+    let b = rest.as_bytes();
+    let n = name.len();
+    let mut k = 0;
+    while let Some(p) = position(b'<', &b[k..]) {
+        let at = k + p;
+        if b.get(at + 1) == Some(&b'/')
+            && b.len() >= at + 2 + n
+            && b[at + 2..at + 2 + n].eq_ignore_ascii_case(name.as_bytes())
+            && !b.get(at + 2 + n).is_some_and(|c| c.is_ascii_alphanumeric())
+        {
+            return Some(position(b'>', &b[at..]).map_or(b.len(), |e| at + e + 1));
+        }
+        k = at + 1;
+    }
+    None
+}
+
+/// Decode character references: numeric ones and the named ones pages use.
+/// An unknown name is kept as written.
+fn decode_entities(s: &str) -> Cow<'_, str> {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
+    }
+    const NAMED: [(&str, &str); 40] = [
+        ("amp", "&"),
+        ("lt", "<"),
+        ("gt", ">"),
+        ("quot", "\""),
+        ("apos", "'"),
+        ("nbsp", "\u{a0}"),
+        ("ndash", "\u{2013}"),
+        ("mdash", "\u{2014}"),
+        ("lsquo", "\u{2018}"),
+        ("rsquo", "\u{2019}"),
+        ("ldquo", "\u{201c}"),
+        ("rdquo", "\u{201d}"),
+        ("hellip", "\u{2026}"),
+        ("middot", "\u{b7}"),
+        ("bull", "\u{2022}"),
+        ("copy", "\u{a9}"),
+        ("reg", "\u{ae}"),
+        ("trade", "\u{2122}"),
+        ("deg", "\u{b0}"),
+        ("plusmn", "\u{b1}"),
+        ("le", "\u{2264}"),
+        ("ge", "\u{2265}"),
+        ("times", "\u{d7}"),
+        ("micro", "\u{b5}"),
+        ("alpha", "\u{3b1}"),
+        ("beta", "\u{3b2}"),
+        ("gamma", "\u{3b3}"),
+        ("eacute", "\u{e9}"),
+        ("egrave", "\u{e8}"),
+        ("Eacute", "\u{c9}"),
+        ("aacute", "\u{e1}"),
+        ("agrave", "\u{e0}"),
+        ("ccedil", "\u{e7}"),
+        ("ouml", "\u{f6}"),
+        ("uuml", "\u{fc}"),
+        ("auml", "\u{e4}"),
+        ("oacute", "\u{f3}"),
+        ("iacute", "\u{ed}"),
+        ("ntilde", "\u{f1}"),
+        ("szlig", "\u{df}"),
+    ];
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find('&') {
+        out.push_str(&rest[..p]);
+        rest = &rest[p..];
+        let decoded = rest
+            .char_indices()
+            .take(12)
+            .find(|(_, c)| *c == ';')
+            .and_then(|(e, _)| {
+                let name = &rest[1..e];
+                let c = match name.strip_prefix('#') {
+                    Some(num) => match num.strip_prefix(['x', 'X']) {
+                        Some(h) => u32::from_str_radix(h, 16).ok(),
+                        None => num.parse().ok(),
+                    }
+                    .and_then(char::from_u32)
+                    .map(String::from),
+                    None => NAMED
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| v.to_string()),
+                };
+                c.map(|c| (c, e + 1))
+            });
+        match decoded {
+            Some((c, len)) => {
+                out.push_str(&c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -148,6 +397,28 @@ mod tests {
         assert_eq!(decode_all(&utf16, true), "Recruiting");
         assert!(!looks_binary(&utf16));
         assert!(looks_binary(b"\x00\x01\x02\x03binary"));
+    }
+
+    #[test]
+    fn html_drops_scripts_menus_and_markup() {
+        let t = html_to_text(
+            "<!DOCTYPE html><html><head><title>T</title><style>p{x:1}</style></head>\
+             <body><nav><ul><li><a href=/>Home</a></li></ul></nav>\
+             <script>var s = \"<p>Status and phase</p>\";</script><!-- c -->\
+             <div>Status   and\nphase</div><p>Enrolling &amp; Phase&nbsp;3 &#233;&#x4e2d; &bogus; a < b</p>\
+             <ul><li>Age &ge; 18</li><li>BMI</li></ul><pre>a\n  b</pre></body></html>",
+        );
+        assert_eq!(
+            t,
+            "Status and phase\nEnrolling & Phase 3 \u{e9}\u{4e2d} &bogus; a < b\nAge \u{2265} 18\nBMI\na\nb\n"
+        );
+        // Hostile markup: unclosed everything, deep nesting, a cut tag.
+        let deep = "<div>".repeat(100_000) + "x";
+        assert_eq!(html_to_text(&deep), "x\n");
+        assert_eq!(html_to_text("<script>never closed"), "");
+        assert_eq!(html_to_text("<p title='a>b'>ok</p><a href=\"x"), "ok\n");
+        assert_eq!(html_to_text("<"), "<\n");
+        assert_eq!(html_to_text("</"), "</\n");
     }
 
     #[test]

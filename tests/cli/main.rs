@@ -4,5 +4,6 @@
 mod formats;
 mod foundation;
 mod quality;
+mod reliability;
 mod util;
 mod ux;
