@@ -114,7 +114,10 @@ pub fn decode_all(bytes: &[u8], complete: bool) -> String {
 /// line, whitespace collapsed, entities decoded, and nothing from `<head>`,
 /// `<script>`, `<style>`, `<nav>`, `<template>`, `<svg>` or comments. It
 /// never recurses and does O(n) work, so hostile markup (a million unclosed
-/// `<div>`s) costs nothing.
+/// `<div>`s) costs nothing. A real parser was tried in its place: html5ever
+/// (through `scraper` 0.29) took over six minutes on 100,000 nested `<div>`s
+/// in a debug build (its open-element stack is scanned per tag, so deep
+/// nesting is quadratic), which makes a saved page a denial of service.
 pub fn html_to_text(html: &str) -> String {
     // Elements whose whole content is dropped.
     const SKIP: [&str; 10] = [
