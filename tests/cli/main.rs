@@ -3,4 +3,5 @@
 
 mod formats;
 mod foundation;
+mod incremental;
 mod util;
