@@ -688,11 +688,13 @@ pub fn build(
                     "{n_records} records, {:.0} records/s",
                     n_records as f64 / secs
                 ));
+                if b.position() == b.length().unwrap_or(0) {
+                    // Writing the index follows and takes longer than
+                    // reading: say so instead of a finished bar.
+                    b.set_message(format!("{n_records} records read; writing the index"));
+                }
             }
         }
-    }
-    if let Some(b) = &bar {
-        b.finish_and_clear();
     }
     drop(cache);
     phase("read");
@@ -743,6 +745,9 @@ pub fn build(
     phase("link and merge");
 
     let stats = write_index(&gen_dir, order, &load, opts, &phase)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
 
     let meta = Meta {
         schema_version: schema::SCHEMA_VERSION,
@@ -985,12 +990,14 @@ fn progress_bar(enabled: bool, len: u64) -> Option<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::new(len);
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     let style = indicatif::ProgressStyle::with_template(
-        "{spinner} reading {pos}/{len} files [{bar:30}] {per_sec}, {msg}, eta {eta}",
+        "{spinner} reading {pos}/{len} files [{bar:30}] {msg}, eta {eta}",
     )
     .map(|s| s.progress_chars("=> "));
     if let Ok(s) = style {
         bar.set_style(s);
     }
+    // Keep the spinner turning while the index is written after the reads.
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
 }
 
