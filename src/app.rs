@@ -214,8 +214,11 @@ fn run_index(dir: &IndexDir, a: cli::IndexArgs, out: &mut dyn Write) -> Result<O
         paths: a.paths.clone(),
         follow_links: a.follow,
         progress: !a.quiet && io::stderr().is_terminal(),
+        full: a.full,
         ..Default::default()
     };
+    let mut opts = opts;
+    opts.tune_from_env();
     let quiet = a.quiet;
     let summary = build::build(dir, &opts, &mut |m| {
         if quiet {
@@ -233,38 +236,57 @@ fn run_index(dir: &IndexDir, a: cli::IndexArgs, out: &mut dyn Write) -> Result<O
         let w = |out: &mut dyn Write, s: String| {
             writeln!(out, "{s}").map_err(|e| Error::io("writing", e))
         };
-        w(
-            out,
-            format!(
-                "indexed {} trial{} from {} record{} in {} of {} files ({:.2}s) into {}",
-                summary.trials,
-                if summary.trials == 1 { "" } else { "s" },
-                summary.records.values().sum::<usize>(),
-                if summary.records.values().sum::<usize>() == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                summary.files_read,
-                summary.files_seen,
-                summary.seconds,
-                summary.index
-            ),
-        )?;
-        for (f, n) in &summary.records {
-            w(out, format!("  {n:>7} records  {f}"))?;
-        }
-        if !summary.skipped.is_empty() {
+        if summary.up_to_date {
             w(
                 out,
                 format!(
-                    "  {:>7} skipped  (reasons above; `trialsearch stats` lists them)",
-                    summary.skipped.len()
+                    "index is up to date: {} trials from {} files, 0 files re-read ({:.2}s) in {}",
+                    summary.trials, summary.files_seen, summary.seconds, summary.index
                 ),
             )?;
-        }
-        if summary.warnings > 0 {
-            w(out, format!("  {:>7} warnings", summary.warnings))?;
+        } else {
+            w(
+                out,
+                format!(
+                    "indexed {} trial{} from {} record{} in {} of {} files ({:.2}s) into {}",
+                    summary.trials,
+                    if summary.trials == 1 { "" } else { "s" },
+                    summary.records.values().sum::<usize>(),
+                    if summary.records.values().sum::<usize>() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    summary.files_read,
+                    summary.files_seen,
+                    summary.seconds,
+                    summary.index
+                ),
+            )?;
+            for (f, n) in &summary.records {
+                w(out, format!("  {n:>7} records  {f}"))?;
+            }
+            if !summary.skipped.is_empty() {
+                w(
+                    out,
+                    format!(
+                        "  {:>7} skipped  (reasons above; `trialsearch stats` lists them)",
+                        summary.skipped.len()
+                    ),
+                )?;
+            }
+            if summary.warnings > 0 {
+                w(out, format!("  {:>7} warnings", summary.warnings))?;
+            }
+            if summary.files_cached > 0 {
+                w(
+                    out,
+                    format!(
+                        "  {:>7} files re-read (the others unchanged, from the cache)",
+                        summary.files_parsed
+                    ),
+                )?;
+            }
         }
     }
     if a.strict && !summary.skipped.is_empty() {

@@ -178,6 +178,9 @@ pub struct IndexArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Re-read every file, ignoring the record cache of the live index.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Filters shared by `query`, `facets` and `export`.

@@ -49,77 +49,150 @@ fn identifying_title(key: &str) -> bool {
     key.split(' ').count() >= 4 && key.len() >= 20
 }
 
-/// Link and merge records. The result is in a stable order (by id).
-pub fn merge(records: Vec<Trial>) -> Vec<Trial> {
-    let n = records.len();
-    let mut uf = UnionFind::new(n);
-    let mut by_id: HashMap<String, usize> = HashMap::new();
-    let mut link = |key: String, i: usize, uf: &mut UnionFind| match by_id.get(&key) {
-        Some(&j) => uf.union(i, j),
-        None => {
-            by_id.insert(key, i);
-        }
-    };
-    for (i, r) in records.iter().enumerate() {
+/// What linking needs to know of one record: ids, title keys and sponsor.
+/// Small, so the keys of a whole registry fit in memory while the records
+/// themselves wait on disk (see `index::build`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkKeys {
+    /// Upper-cased NCT id and registry ids, each prefixed `id:`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ids: Vec<String>,
+    /// Identifying title keys (title and official title).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    titles: Vec<String>,
+    /// The record has an NCT id (title links are only for records without).
+    #[serde(default)]
+    has_nct: bool,
+    /// Normalized sponsor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sponsor: Option<String>,
+    /// The record's own id (after `finalize`): the sort key of a singleton.
+    pub id: String,
+}
+
+impl LinkKeys {
+    /// The keys of a finalized record.
+    pub fn of(r: &Trial) -> LinkKeys {
+        let mut ids = Vec::new();
         if let Some(nct) = &r.nct_id {
-            link(format!("id:{}", nct.to_ascii_uppercase()), i, &mut uf);
+            ids.push(format!("id:{}", nct.to_ascii_uppercase()));
         }
         for s in r.secondary_ids.iter().filter(|s| is_registry_id(s)) {
-            link(format!("id:{}", s.to_ascii_uppercase()), i, &mut uf);
+            ids.push(format!("id:{}", s.to_ascii_uppercase()));
+        }
+        let titles = [&r.title, &r.official_title]
+            .into_iter()
+            .flatten()
+            .map(|t| title_key(t))
+            .filter(|k| identifying_title(k))
+            .collect();
+        LinkKeys {
+            ids,
+            titles,
+            has_nct: r.nct_id.is_some(),
+            sponsor: r.sponsor.as_deref().map(sponsor_key),
+            id: r.id.clone(),
+        }
+    }
+}
+
+/// Group records by their keys: each group lists record indexes in
+/// increasing order, and groups come in order of their first record.
+pub fn groups(keys: &[LinkKeys]) -> Vec<Vec<usize>> {
+    let n = keys.len();
+    let mut uf = UnionFind::new(n);
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        for id in &k.ids {
+            match by_id.get(id.as_str()) {
+                Some(&j) => uf.union(i, j),
+                None => {
+                    by_id.insert(id, i);
+                }
+            }
         }
     }
     // Title + sponsor links: only for records with no NCT id, so two distinct
     // registered trials with the same title are never fused.
-    let mut by_title: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        for t in [&r.title, &r.official_title].into_iter().flatten() {
-            let k = title_key(t);
-            if identifying_title(&k) {
-                by_title.entry(k).or_default().push(i);
-            }
+    let mut by_title: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        for t in &k.titles {
+            by_title.entry(t).or_default().push(i);
         }
     }
     for group in by_title.values() {
-        for &i in group.iter().filter(|&&i| records[i].nct_id.is_none()) {
-            let si = records[i].sponsor.as_deref().map(sponsor_key);
-            let partner = group.iter().copied().find(|&j| {
-                j != i && {
-                    let sj = records[j].sponsor.as_deref().map(sponsor_key);
-                    sponsors_agree(si.as_deref(), sj.as_deref())
-                }
-            });
+        for &i in group.iter().filter(|&&i| !keys[i].has_nct) {
+            let si = keys[i].sponsor.as_deref();
+            let partner = group
+                .iter()
+                .copied()
+                .find(|&j| j != i && sponsors_agree(si, keys[j].sponsor.as_deref()));
             if let Some(j) = partner {
                 uf.union(i, j);
             }
         }
     }
-    let mut groups: HashMap<usize, Vec<Trial>> = HashMap::new();
-    let mut roots = Vec::with_capacity(n);
+    let mut slot: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<Vec<usize>> = Vec::new();
     for i in 0..n {
-        roots.push(uf.find(i));
+        let root = uf.find(i);
+        let g = *slot.entry(root).or_insert_with(|| {
+            out.push(Vec::new());
+            out.len() - 1
+        });
+        out[g].push(i);
     }
-    for (i, r) in records.into_iter().enumerate() {
-        groups.entry(roots[i]).or_default().push(r);
-    }
-    let mut out: Vec<Trial> = groups.into_values().map(merge_group).collect();
-    out.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.sources.cmp(&b.sources)));
-    // Ids must be unique (`show ID`, the index's id field). A derived `TS-`
-    // id is a hash of the title, so two pages with one title and sponsors
-    // that disagree (not merged) got the same id and one of them could not
-    // be shown. Every one after the first takes an id that also covers its
-    // source (the order is by sources, so rebuilds give the same ids).
-    let ids: Vec<String> = out.iter().map(|t| t.id.clone()).collect();
-    let mut changed = false;
-    for i in 1..out.len() {
-        if ids[i] == ids[i - 1] && out[i].nct_id.is_none() {
-            out[i].id = crate::trial::distinct_derived_id(&out[i]);
-            changed = true;
-        }
-    }
-    if changed {
+    out
+}
+
+/// Link and merge records. The result is in a stable order: by id, and
+/// trials sharing an id (distinct untitled pages) by first sighting.
+pub fn merge(records: Vec<Trial>) -> Vec<Trial> {
+    let keys: Vec<LinkKeys> = records.iter().map(LinkKeys::of).collect();
+    let groups = groups(&keys);
+    let mut slots: Vec<Option<Trial>> = records.into_iter().map(Some).collect();
+    let mut out: Vec<(usize, Trial)> = groups
+        .into_iter()
+        .map(|g| {
+            let first = g[0];
+            let members = g.into_iter().filter_map(|i| slots[i].take()).collect();
+            (first, merge_group(members))
+        })
+        .collect();
+    // By id, then by sources: the order (and so which of two same-titled
+    // pages keeps the plain derived id) does not depend on input order.
+    out.sort_by(|a, b| {
+        a.1.id
+            .cmp(&b.1.id)
+            .then_with(|| a.1.sources.cmp(&b.1.sources))
+            .then(a.0.cmp(&b.0))
+    });
+    let mut out: Vec<Trial> = out.into_iter().map(|(_, t)| t).collect();
+    if make_ids_unique(&mut out) {
         out.sort_by(|a, b| a.id.cmp(&b.id));
     }
     out
+}
+
+/// Ids must be unique (`show ID`, the index's id field). A derived `TS-` id
+/// is a hash of the title, so two pages with one title and sponsors that
+/// disagree (not merged) got the same id and one of them could not be shown.
+/// Every one after the first (in a stable order) takes an id that also
+/// covers its source. Returns whether any id changed.
+pub fn make_ids_unique(sorted: &mut [Trial]) -> bool {
+    let mut changed = false;
+    let mut previous = String::new();
+    for t in sorted.iter_mut() {
+        // Compare with the id as merged, not as renamed: a third trial with
+        // the same title must be renamed too.
+        let original = t.id.clone();
+        if original == previous && t.nct_id.is_none() {
+            t.id = crate::trial::distinct_derived_id(t);
+            changed = true;
+        }
+        previous = original;
+    }
+    changed
 }
 
 fn sponsors_agree(a: Option<&str>, b: Option<&str>) -> bool {

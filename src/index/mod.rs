@@ -50,9 +50,15 @@ pub struct Meta {
     pub skipped: Vec<Skipped>,
     /// Warnings about parts of files.
     pub warnings: usize,
-    /// The per-file manifest, for incremental rebuilds.
-    #[serde(default)]
+    /// Unused since the manifest moved to its own file
+    /// ([`build::MANIFEST`]): kept so older summaries still parse, and out
+    /// of this file because every query reads it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub manifest: Vec<build::ManifestEntry>,
+    /// Schema, version and reader options of the build: the record cache is
+    /// reused only by a build with the same key.
+    #[serde(default)]
+    pub build_key: String,
 }
 
 /// A skipped file or entry.

@@ -630,9 +630,34 @@ impl Searcher {
             ("locations", f.locations),
             ("sponsor", f.sponsor),
         ] {
-            let mut g = SnippetGenerator::create(searcher, q, field)?;
-            g.set_max_num_chars(220);
-            out.push((name, g));
+            // As SnippetGenerator::create, but a field none of whose query
+            // terms occurs in the index gets no generator: tokenizing its
+            // text for every hit could not highlight anything.
+            let mut terms = std::collections::BTreeSet::new();
+            q.query_terms(&mut |term, _| {
+                if term.field() == field {
+                    terms.insert(term.clone());
+                }
+            });
+            let mut terms_text = BTreeMap::new();
+            for term in &terms {
+                let value = term.value();
+                let Some(text) = value.as_str() else {
+                    continue;
+                };
+                let df = searcher.doc_freq(term)?;
+                if df > 0 {
+                    terms_text.insert(text.to_string(), 1.0 / (1.0 + df as f32));
+                }
+            }
+            if terms_text.is_empty() {
+                continue;
+            }
+            let tokenizer = self.index.tokenizer_for_field(field)?;
+            out.push((
+                name,
+                SnippetGenerator::new(terms_text, tokenizer, field, 220),
+            ));
         }
         Ok(out)
     }

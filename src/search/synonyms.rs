@@ -70,23 +70,25 @@ impl Synonyms {
                 groups.push(split(line));
             }
         }
+        // Every wording is analyzed once: the vocabulary is compiled at the
+        // first query of each process, so this is on the one-shot path.
+        let mut keys = KeyCache::default();
         let mut syn = Synonyms::default();
         let mut group_of: HashMap<String, Vec<usize>> = HashMap::new();
         for (gi, g) in groups.iter().enumerate() {
             for t in g {
-                group_of.entry(key_of(t)).or_default().push(gi);
+                group_of.entry(keys.get(t)).or_default().push(gi);
             }
         }
-        for (gi, g) in groups.iter().enumerate() {
+        for g in &groups {
             for t in g {
-                let k = key_of(t);
+                let k = keys.get(t);
                 let exps = syn.map.entry(k.clone()).or_default();
                 for other in g {
-                    if key_of(other) != k {
-                        push_unique(exps, other, EQUIVALENT_WEIGHT);
+                    if keys.get(other) != k {
+                        push_unique(exps, other, EQUIVALENT_WEIGHT, &mut keys);
                     }
                 }
-                let _ = gi;
             }
         }
         for g in &groups {
@@ -98,16 +100,16 @@ impl Synonyms {
         }
         syn.phrases.retain(|k| k.contains(' '));
         for (from, targets) in one_way {
-            let k = key_of(&from);
+            let k = keys.get(&from);
             // The rule applies to every wording equivalent to `from`.
             let mut sources: Vec<String> = vec![k.clone()];
             for gi in group_of.get(&k).into_iter().flatten() {
-                sources.extend(groups[*gi].iter().map(|t| key_of(t)));
+                sources.extend(groups[*gi].iter().map(|t| keys.get(t)));
             }
             for src in sources {
                 let exps = syn.map.entry(src).or_default();
                 for t in &targets {
-                    push_unique(exps, t, BROADER_WEIGHT);
+                    push_unique(exps, t, BROADER_WEIGHT, &mut keys);
                 }
             }
         }
@@ -155,9 +157,24 @@ impl Synonyms {
     }
 }
 
-fn push_unique(v: &mut Vec<Expansion>, text: &str, weight: f32) {
-    let k = key_of(text);
-    if let Some(e) = v.iter_mut().find(|e| key_of(&e.text) == k) {
+/// Memoized [`key_of`]: the same wording recurs in many groups and rules.
+#[derive(Default)]
+struct KeyCache(HashMap<String, String>);
+
+impl KeyCache {
+    fn get(&mut self, text: &str) -> String {
+        if let Some(k) = self.0.get(text) {
+            return k.clone();
+        }
+        let k = key_of(text);
+        self.0.insert(text.to_string(), k.clone());
+        k
+    }
+}
+
+fn push_unique(v: &mut Vec<Expansion>, text: &str, weight: f32, keys: &mut KeyCache) {
+    let k = keys.get(text);
+    if let Some(e) = v.iter_mut().find(|e| keys.get(&e.text) == k) {
         e.weight = e.weight.max(weight);
     } else {
         v.push(Expansion {

@@ -3,6 +3,7 @@
 
 mod formats;
 mod foundation;
+mod incremental;
 mod quality;
 mod reliability;
 mod util;
