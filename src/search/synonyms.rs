@@ -92,11 +92,11 @@ impl Synonyms {
             }
         }
         for g in &groups {
-            syn.phrases.extend(g.iter().map(|t| key_of(t)));
+            syn.phrases.extend(g.iter().map(|t| keys.get(t)));
         }
         for (from, targets) in &one_way {
-            syn.phrases.insert(key_of(from));
-            syn.phrases.extend(targets.iter().map(|t| key_of(t)));
+            syn.phrases.insert(keys.get(from));
+            syn.phrases.extend(targets.iter().map(|t| keys.get(t)));
         }
         syn.phrases.retain(|k| k.contains(' '));
         for (from, targets) in one_way {
@@ -174,7 +174,13 @@ impl KeyCache {
 
 fn push_unique(v: &mut Vec<Expansion>, text: &str, weight: f32, keys: &mut KeyCache) {
     let k = keys.get(text);
-    if let Some(e) = v.iter_mut().find(|e| keys.get(&e.text) == k) {
+    // Every wording already in `v` went through `keys.get`: peek at its key
+    // without cloning it (this loop was quadratic in clones, and the table is
+    // compiled on every one-shot query).
+    if let Some(e) = v
+        .iter_mut()
+        .find(|e| keys.0.get(&e.text).is_some_and(|ek| *ek == k))
+    {
         e.weight = e.weight.max(weight);
     } else {
         v.push(Expansion {
