@@ -572,6 +572,26 @@ pub fn intervention_type(s: &str) -> Option<String> {
     Some(t.to_string())
 }
 
+/// "Biological: UC-MSCs treatment" or "DRUG: Aspirin" → a typed
+/// intervention; text without a known type prefix is a name alone. Page
+/// dumps and CSV exports all write interventions this way.
+pub fn typed_intervention(text: &str) -> crate::trial::Intervention {
+    if let Some((kind, name)) = text.split_once(':') {
+        if let (Some(kind), Some(name)) = (intervention_type(kind), clean(name)) {
+            return crate::trial::Intervention {
+                kind: Some(kind),
+                name,
+                ..Default::default()
+            };
+        }
+    }
+    crate::trial::Intervention {
+        kind: None,
+        name: text.to_string(),
+        ..Default::default()
+    }
+}
+
 /// Drop values no real trial has, keeping the record. Returns one message per
 /// dropped value, for the indexer to print as warnings.
 pub fn sanitize(t: &mut Trial) -> Vec<String> {

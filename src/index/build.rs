@@ -830,7 +830,6 @@ pub fn build(
         fill_rates: stats.fill.rates(),
         skipped: summary.skipped.clone(),
         warnings: summary.warnings,
-        manifest: Vec::new(),
         build_key: key,
     };
     write_file_synced(&gen_dir.join(META), &serde_json::to_vec_pretty(&meta)?)?;
@@ -1047,14 +1046,6 @@ impl FillCounter {
             })
             .collect()
     }
-}
-
-/// Per field, the share of trials where it is filled: a weak adapter shows
-/// up as a low rate.
-pub fn fill_rates(trials: &[Trial]) -> BTreeMap<String, f64> {
-    let mut c = FillCounter::default();
-    trials.iter().for_each(|t| c.add(t));
-    c.rates()
 }
 
 fn progress_bar(enabled: bool, len: u64) -> Option<indicatif::ProgressBar> {

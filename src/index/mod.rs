@@ -15,7 +15,6 @@ pub mod build;
 pub mod schema;
 
 use crate::error::{Error, Result};
-use crate::trial::Format;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,11 +49,6 @@ pub struct Meta {
     pub skipped: Vec<Skipped>,
     /// Warnings about parts of files.
     pub warnings: usize,
-    /// Unused since the manifest moved to its own file
-    /// ([`build::MANIFEST`]): kept so older summaries still parse, and out
-    /// of this file because every query reads it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub manifest: Vec<build::ManifestEntry>,
     /// Schema, version and reader options of the build: the record cache is
     /// reused only by a build with the same key.
     #[serde(default)]
@@ -174,9 +168,4 @@ fn read_meta(dir: &Path) -> std::result::Result<Meta, String> {
 fn valid_gen_name(name: &str) -> bool {
     name.strip_prefix("gen-")
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Format names in the order summaries list them.
-pub fn format_names() -> impl Iterator<Item = &'static str> {
-    Format::ALL.iter().map(|f| f.as_str())
 }

@@ -15,10 +15,10 @@ use super::ctgov_json::{age_group, design_value};
 use super::ctgov_xml::masking_label;
 use super::{Item, SkipReason};
 use crate::normalize::{
-    clean, clean_block, find_nct, intervention_type, normalize_country, parse_age_range,
-    parse_date, parse_phases, parse_sex, parse_status, parse_study_type,
+    clean, clean_block, find_nct, normalize_country, parse_age_range, parse_date, parse_phases,
+    parse_sex, parse_status, parse_study_type, typed_intervention,
 };
-use crate::trial::{Format, Intervention, Location, Trial};
+use crate::trial::{Format, Location, Trial};
 use std::io::BufRead;
 
 /// The classic export's columns (all 27).
@@ -351,21 +351,10 @@ fn convert(r: &csv::StringRecord, c: &Columns) -> Trial {
     t.status = parse_status(get(c.status));
     t.summary = clean_block(get(c.summary));
     t.conditions = parts(get(c.conditions)).collect();
-    for i in parts(get(c.interventions)) {
-        // "Biological: Mesenchymal Stem Cells", "DRUG: Pembrolizumab".
-        let (kind, name) = match i.split_once(':') {
-            Some((k, n)) => match (intervention_type(k), clean(n)) {
-                (Some(k), Some(n)) => (Some(k), n),
-                _ => (None, i.clone()),
-            },
-            None => (None, i.clone()),
-        };
-        t.interventions.push(Intervention {
-            kind,
-            name,
-            ..Default::default()
-        });
-    }
+    // "Biological: Mesenchymal Stem Cells", "DRUG: Pembrolizumab".
+    t.interventions = parts(get(c.interventions))
+        .map(|i| typed_intervention(&i))
+        .collect();
     for &i in &c.outcomes {
         t.outcomes.extend(parts(r.get(i).unwrap_or("")));
     }

@@ -14,7 +14,7 @@ use super::generic::{age_from_criteria, criteria, first_number};
 use crate::normalize::{
     clean, clean_block, display_design, display_enum, find_nct, intervention_type,
     normalize_country, parse_age, parse_date, parse_phases, parse_sex, parse_status,
-    parse_study_type,
+    parse_study_type, typed_intervention,
 };
 use crate::trial::{Contact, Intervention, Location, Trial};
 use regex::Regex;
@@ -489,24 +489,6 @@ fn list(raw: &str, commas: bool) -> Vec<String> {
     raw.split(|c| c == '\n' || c == ';' || c == '|' || (commas && c == ','))
         .filter_map(|s| clean(s.trim().trim_start_matches(['*', '-', '•']).trim()))
         .collect()
-}
-
-/// "Drug: Aspirin" or "DRUG: Aspirin" → a typed intervention.
-fn typed_intervention(item: &str) -> Intervention {
-    if let Some((k, name)) = item.split_once(':') {
-        if let (Some(kind), Some(name)) = (intervention_type(k), clean(name)) {
-            return Intervention {
-                kind: Some(kind),
-                name,
-                ..Default::default()
-            };
-        }
-    }
-    Intervention {
-        kind: None,
-        name: item.to_string(),
-        ..Default::default()
-    }
 }
 
 fn store_location(loc: &mut Location, f: Field, raw: &str) {

@@ -13,10 +13,10 @@ use super::generic::{
     criteria, find_heading, first_number, is_boilerplate, is_heading, section, section_of, values,
 };
 use crate::normalize::{
-    clean, clean_block, find_nct, intervention_type, parse_age_range, parse_phases, parse_sex,
-    parse_status, parse_study_type,
+    clean, clean_block, find_nct, parse_age_range, parse_phases, parse_sex, parse_status,
+    parse_study_type, typed_intervention,
 };
-use crate::trial::{Contact, Intervention, Trial};
+use crate::trial::{Contact, Trial};
 
 /// Every heading the page uses; each ends the section before it.
 const HEADINGS: [&str; 27] = [
@@ -94,7 +94,7 @@ pub fn parse(text: &str) -> Option<Trial> {
     t.conditions = values(&sec("Conditions"));
     t.interventions = values(&sec("Treatments"))
         .iter()
-        .map(|v| intervention(v))
+        .map(|v| typed_intervention(v))
         .collect();
     t.study_type = values(&sec("Study type"))
         .first()
@@ -155,25 +155,6 @@ fn read_header(lines: &[&str], t: &mut Trial) {
         if !avatar && t.sponsor.is_none() {
             t.sponsor = Some(line);
         }
-    }
-}
-
-/// "Biological: UC-MSCs treatment" → a typed intervention; a line without a
-/// known type prefix is a name alone.
-fn intervention(line: &str) -> Intervention {
-    if let Some((kind, name)) = line.split_once(':') {
-        if let (Some(kind), Some(name)) = (intervention_type(kind), clean(name)) {
-            return Intervention {
-                kind: Some(kind),
-                name,
-                ..Default::default()
-            };
-        }
-    }
-    Intervention {
-        kind: None,
-        name: line.to_string(),
-        ..Default::default()
     }
 }
 
