@@ -142,10 +142,10 @@ pub enum Command {
 }
 
 const QUERY_HELP: &str = "Query syntax:
-  words            all required, in any field (from three on, all but one; full
+  words            all required, in any field (from two on, all but one; full
                    matches first); synonyms and abbreviations count too
                    (MSC finds \"mesenchymal stromal cells\"), below the exact words;
-                   a long word that matches nothing is spell-corrected (with a note)
+                   a word that matches nothing is spell-corrected (with a note)
   \"a phrase\"       the words in this order, exactly
   -word, NOT word  exclude trials with the word
   a OR b           either

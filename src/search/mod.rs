@@ -114,7 +114,7 @@ pub struct Contribution {
     /// "literal" (the words typed), "synonym" (a vocabulary wording),
     /// "phrase" (the words together), "phase" or "status" (a boost), or
     /// "every concept" (the bonus that ranks trials matching all concepts of
-    /// a query of three or more above those missing one).
+    /// a query of two or more above those missing one).
     pub kind: String,
     /// What this part alone scores for the hit. The fields of one wording
     /// combine as the best one plus a quarter of the others, so these are
@@ -122,8 +122,11 @@ pub struct Contribution {
     pub score: f32,
 }
 
-/// Share of the best topic score that each phase or status met adds.
-const CONSTRAINT_SHARE: f32 = 0.5;
+/// Share of the best topic score that each phase or status met adds: as
+/// much as the best topic match, so trials meeting what the user named come
+/// first among those matching the topic equally well (grade-2 trials of a
+/// "completed phase 2 ..." query are those that are), without filtering.
+const CONSTRAINT_SHARE: f32 = 1.0;
 
 /// Most contributions listed per hit.
 const MAX_EXPLAIN: usize = 8;
@@ -318,11 +321,17 @@ impl Searcher {
         let mut folded = String::new();
         crate::index::analyzer::fold(word, &mut folded);
         let n = folded.chars().count();
-        if n < 6 || !folded.chars().all(|c| c.is_ascii_lowercase()) {
+        if n < query::SHORT_TYPO || !folded.chars().all(|c| c.is_ascii_lowercase()) {
             return None;
         }
-        // Does the word match anything as typed, in any searchable area?
-        let mut areas = query::areas(&self.fields, Scope::All);
+        // Does the word match anything as typed, in any searchable area? A
+        // short word is checked as written only: stemmed, "cels" is "cel",
+        // which an acronym such as "CEL&VAL" also gives.
+        let mut areas = if n < query::LONG_TYPO {
+            Vec::new()
+        } else {
+            query::areas(&self.fields, Scope::All)
+        };
         areas.push(Area {
             field: self.fields.spell,
             weight: 1.0,
@@ -478,12 +487,15 @@ impl Searcher {
             facets: req.facets.clone(),
         };
         let filters = self.filter_clauses(&req.filters);
-        // Queries of three concepts or more forgive one missing concept
+        // Queries of two concepts or more forgive one missing concept
         // (minimum-should-match N-1): "KOA stem cell injection" should also
-        // find KOA stem cell trials that never write "injection". Trials
-        // matching every concept still come first, as a tier of their own,
-        // so the top of the list is what strict matching gives.
-        let soft = parsed.n_required() >= 3;
+        // find KOA stem cell trials that never write "injection", and "UC-MSC
+        // ARDS" ARDS trials that do not name the cell source. Trials matching
+        // every concept still come first, as a tier of their own (and among
+        // them those matching each concept in its own wordings, not only
+        // through a broader term), so the top of the list is what strict
+        // matching gives.
+        let soft = parsed.n_required() >= 2;
         let best = |pq: &query::ParsedQuery| -> Result<f32> {
             let main = query::build(&self.fields, pq, soft);
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
@@ -497,18 +509,26 @@ impl Searcher {
         let mut topic = parsed.clone();
         topic.phase_boosts.clear();
         topic.status_boosts.clear();
-        if soft {
-            parsed.coord_score = Some(best(&topic)?);
-            topic.coord_score = parsed.coord_score;
-        }
-        if !parsed.phase_boosts.is_empty() || !parsed.status_boosts.is_empty() {
+        let n_constraints = parsed.phase_boosts.len() + parsed.status_boosts.len();
+        let topic_best = if soft || n_constraints > 0 {
+            best(&topic)?
+        } else {
+            0.0
+        };
+        let mut constraint = 0.0;
+        if n_constraints > 0 {
             // A phase or status the user names is part of what they want
             // (a phase 3 MSC trial answers "phase 3 MSC" better than a phase 1
             // one), yet it only raises, never filters. A fixed bonus would be
             // lost among topic scores that grow with the query's length, so
             // the bonus is a share of the best topic-only score.
-            parsed.constraint_score =
-                Some((best(&topic)? * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST));
+            constraint = (topic_best * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST);
+            parsed.constraint_score = Some(constraint);
+        }
+        if soft {
+            // Each tier's bonus exceeds anything the topic and the phase or
+            // status boosts can add, so tiers never mix.
+            parsed.coord_score = Some(topic_best + constraint * n_constraints as f32);
         }
         let parsed = parsed;
         let make = |relaxed: bool| -> Box<dyn Query> {

@@ -1,8 +1,8 @@
 //! Stage 5: query text → a plan ([`ParsedQuery`]) → a tantivy query.
 //!
 //! The syntax is what people type into a trial registry's search box:
-//! free words (all required, in any field; from three concepts on, all but
-//! one, see [`build`]), `"quoted phrases"`, `-word` or
+//! free words (all required, in any field; from two concepts on, trials
+//! missing one follow those matching all, see [`build`]), `"quoted phrases"`, `-word` or
 //! `NOT word` to exclude, `OR` between two terms, `AND` (the default),
 //! `field:term` or `field:"a phrase"` for `title`, `condition`,
 //! `intervention`, `sponsor`, `id`, `eligibility`, `summary`, `location`, and
@@ -431,14 +431,15 @@ fn extract_boosts(words: &[String], q: &mut ParsedQuery) -> Vec<String> {
 /// word, or `None` to keep it.
 pub type Speller<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// Whether a typed word may be spell-corrected: a long, purely alphabetic
-/// word, not written in capitals, not in the vocabulary. Ids, numbers,
-/// compounds ("UC-MSC") and abbreviations ("ARDS", "Cx601") are never
-/// touched: a near miss between two abbreviations is another thing, not a
-/// typo, and short words have too many neighbours to correct safely.
+/// Whether a typed word may be spell-corrected: a purely alphabetic word of
+/// four letters or more, not written in capitals, not in the vocabulary.
+/// Ids, numbers, compounds ("UC-MSC") and abbreviations ("ARDS", "Cx601")
+/// are never touched: a near miss between two abbreviations is another
+/// thing, not a typo. Words under [`LONG_TYPO`] letters have too many
+/// neighbours to correct on the dictionary alone (see `group_words`).
 pub fn may_correct(word: &str, syn: &Synonyms) -> bool {
     let n = word.chars().count();
-    n >= 6
+    n >= SHORT_TYPO
         && word.chars().all(char::is_alphabetic)
         && !word.chars().all(char::is_uppercase)
         && !STOP.contains(&word.to_lowercase().as_str())
@@ -455,18 +456,32 @@ fn group_words(
     speller: Option<Speller>,
     notes: &mut Vec<String>,
 ) -> Vec<Concept> {
-    let mut fixed: Vec<String> = Vec::with_capacity(words.len());
-    for w in words {
+    let mut fixed: Vec<String> = words.to_vec();
+    let mut short: Vec<(usize, String)> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
         let better = speller
             .filter(|_| may_correct(w, syn))
             .and_then(|sp| sp(w))
             .filter(|b| !b.eq_ignore_ascii_case(w));
-        match better {
-            Some(b) => {
+        if let Some(b) = better {
+            if w.chars().count() >= LONG_TYPO {
                 notes.push(format!("{w} → {b} (spelling corrected)"));
-                fixed.push(b);
+                fixed[i] = b;
+            } else {
+                short.push((i, b));
             }
-            None => fixed.push(w.clone()),
+        }
+    }
+    // A short word has many neighbours one edit away ("cels": cell, cells,
+    // gels), so its correction is taken only when the corrected word forms
+    // a wording of the vocabulary with the words around it ("stem cels" →
+    // "stem cells"): the context, not the dictionary alone, picks it.
+    for (i, b) in short {
+        let mut trial = fixed.clone();
+        trial[i] = b.clone();
+        if in_vocabulary_span(&trial, i, syn) {
+            notes.push(format!("{} → {b} (spelling corrected)", words[i]));
+            fixed[i] = b;
         }
     }
     let words = &fixed[..];
@@ -498,6 +513,24 @@ fn group_words(
         }
     }
     merge_equivalents(out)
+}
+
+/// Shortest word the speller may correct; below [`LONG_TYPO`] letters only
+/// when the vocabulary confirms the correction in context.
+pub const SHORT_TYPO: usize = 4;
+/// Shortest word corrected on the index's dictionary alone.
+pub const LONG_TYPO: usize = 6;
+
+/// Whether word `i` of `words` lies inside a span of two or more words that
+/// the vocabulary names.
+fn in_vocabulary_span(words: &[String], i: usize, syn: &Synonyms) -> bool {
+    let max = syn.max_span().min(words.len());
+    (2..=max).any(|len| {
+        let first = (i + 1).saturating_sub(len);
+        (first..=i)
+            .filter(|s| s + len <= words.len())
+            .any(|s| syn.is_phrase(&key_of(&words[s..s + len].join(" "))))
+    })
 }
 
 /// Two neighbouring concepts the vocabulary calls equivalent ("darvadstrocel
@@ -729,6 +762,50 @@ pub fn concept_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
     }
 }
 
+/// Whether a concept matches in its own wordings: the words typed or an
+/// equivalent, not only through a broader term ("bone marrow MSC" found only
+/// as "MSC" matches, but not strongly). Matching only, never scored.
+fn strong_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
+    let wordings = std::iter::once(c.text.as_str()).chain(
+        c.expansions
+            .iter()
+            .filter(|e| e.weight >= super::synonyms::EQUIVALENT_WEIGHT)
+            .map(|e| e.text.as_str()),
+    );
+    let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let areas = areas(fields, c.scope);
+    for text in wordings {
+        for a in &areas {
+            if id_like(fields, a, text) {
+                parts.extend(text_query(a, text, 0).map(|q| (Occur::Should, q)));
+            }
+        }
+    }
+    (!parts.is_empty()).then(|| Box::new(BooleanQuery::new(parts)) as Box<dyn Query>)
+}
+
+/// Every required clause matched strongly (see [`strong_query`]).
+fn all_strong(fields: &Fields, q: &ParsedQuery) -> Option<Box<dyn Query>> {
+    let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for c in &q.clauses {
+        match c {
+            Clause::Must(c) => all.push((Occur::Must, strong_query(fields, c)?)),
+            Clause::Any(cs) => {
+                let parts: Vec<(Occur, Box<dyn Query>)> = cs
+                    .iter()
+                    .filter_map(|c| strong_query(fields, c).map(|q| (Occur::Should, q)))
+                    .collect();
+                if parts.is_empty() {
+                    return None;
+                }
+                all.push((Occur::Must, Box::new(BooleanQuery::new(parts))));
+            }
+            _ => {}
+        }
+    }
+    (!all.is_empty()).then(|| Box::new(BooleanQuery::new(all)) as Box<dyn Query>)
+}
+
 /// One labelled part of a query, scored alone to explain a hit.
 pub struct Probe {
     /// The field searched (or "phase", "status").
@@ -808,6 +885,14 @@ pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) 
                 bonus,
             )),
         });
+        if let Some(strong) = all_strong(fields, q) {
+            out.push(Probe {
+                field: "all".to_string(),
+                text: format!("{} (as typed or equivalent)", texts.join(" + ")),
+                kind: "every concept",
+                query: Box::new(ConstScoreQuery::new(strong, bonus)),
+            });
+        }
     }
     for (field, phrase, pq) in phrase_parts(fields, q) {
         out.push(Probe {
@@ -944,7 +1029,8 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
     }
     if relaxed {
         // All but one required concept must still match: a relaxed query
-        // forgives one missing word, it does not become "any word".
+        // forgives one missing concept (of two, either may be missing; the
+        // tier bonuses keep trials matching both first).
         let min = n_required.saturating_sub(1).max(1);
         let (shoulds, others): (Vec<_>, Vec<_>) =
             clauses.into_iter().partition(|(o, _)| *o == Occur::Should);
@@ -971,6 +1057,11 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
                     bonus,
                 )),
             ));
+            // Matching every concept in its own wordings puts a trial above
+            // those that reach one only through a broader term.
+            if let Some(strong) = all_strong(fields, q) {
+                clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(strong, bonus))));
+            }
         }
         clauses.push((
             Occur::Must,
