@@ -495,7 +495,18 @@ impl Searcher {
         // them those matching each concept in its own wordings, not only
         // through a broader term), so the top of the list is what strict
         // matching gives.
-        let soft = parsed.n_required() >= 2;
+        // Two words no trial has together are not read as "either word":
+        // the missing-one tier only extends a non-empty strict result.
+        let soft = match parsed.n_required() {
+            0 | 1 => false,
+            2 => {
+                let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+                    vec![(Occur::Must, query::build(&self.fields, &parsed, false))];
+                clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+                searcher.search(&BooleanQuery::new(clauses), &tantivy::collector::Count)? > 0
+            }
+            _ => true,
+        };
         let best = |pq: &query::ParsedQuery| -> Result<f32> {
             let main = query::build(&self.fields, pq, soft);
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
