@@ -10,14 +10,17 @@
 //! that read `CURRENT` just before the swap can still open it.
 
 pub mod abbreviations;
+pub mod analysis;
 pub mod analyzer;
 pub mod build;
 pub mod schema;
 
 use crate::error::{Error, Result};
+// The token type [`analysis`] produces (the build script gives it its own).
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use tantivy::tokenizer::Token;
 
 /// The file naming the live generation.
 pub const CURRENT: &str = "CURRENT";

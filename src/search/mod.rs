@@ -8,6 +8,7 @@
 //! requested page are loaded from the doc store.
 
 pub mod collector;
+pub mod needles;
 pub mod query;
 pub mod synonyms;
 
@@ -18,6 +19,7 @@ use crate::index::schema::{
 use crate::index::{IndexDir, Meta};
 use crate::trial::{Phase, Sex, Status, StudyType, Trial};
 use collector::{FacetField, SortBy, TopAndFacets};
+use needles::Needles;
 use query::{Area, Scope};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -646,7 +648,7 @@ impl Searcher {
         &self,
         searcher: &tantivy::Searcher,
         q: &dyn Query,
-    ) -> Result<Vec<(&'static str, SnippetGenerator)>> {
+    ) -> Result<Vec<SnippetSource>> {
         let f = &self.fields;
         let mut out = Vec::new();
         for (name, field) in [
@@ -685,13 +687,23 @@ impl Searcher {
                 continue;
             }
             let tokenizer = self.index.tokenizer_for_field(field)?;
-            out.push((
+            let needles = Needles::new(terms_text.keys().map(String::as_str));
+            out.push(SnippetSource {
                 name,
-                SnippetGenerator::new(terms_text, tokenizer, field, 220),
-            ));
+                needles,
+                generator: SnippetGenerator::new(terms_text, tokenizer, field, 220),
+            });
         }
         Ok(out)
     }
+}
+
+/// A snippet generator for one field, and the cheap test of whether a text
+/// could hold one of its terms.
+struct SnippetSource {
+    name: &'static str,
+    needles: Needles,
+    generator: SnippetGenerator,
 }
 
 fn field_text(t: &Trial, name: &str) -> String {
@@ -728,25 +740,29 @@ fn field_text(t: &Trial, name: &str) -> String {
 }
 
 /// The snippet of the first field (in reading order) where query words
-/// matched; for eligibility, the criterion line that matched.
-fn best_snippet(gens: &[(&'static str, SnippetGenerator)], t: &Trial) -> (String, String) {
-    for (name, g) in gens {
-        let text = field_text(t, name);
-        if text.is_empty() {
+/// matched; for eligibility, the criterion line that matched. Texts that
+/// cannot hold a query word ([`Needles`]) are not analyzed at all.
+fn best_snippet(gens: &[SnippetSource], t: &Trial) -> (String, String) {
+    for src in gens {
+        let text = field_text(t, src.name);
+        if text.is_empty() || !src.needles.may_match(&text) {
             continue;
         }
-        if *name == "eligibility" {
+        if src.name == "eligibility" {
             for line in text.lines() {
-                let s = g.snippet(line);
+                if !src.needles.may_match(line) {
+                    continue;
+                }
+                let s = src.generator.snippet(line);
                 if !s.highlighted().is_empty() {
                     return (elide(line, &s), "eligibility".into());
                 }
             }
             continue;
         }
-        let s = g.snippet(&text);
+        let s = src.generator.snippet(&text);
         if !s.highlighted().is_empty() {
-            return (elide(&text, &s), name.to_string());
+            return (elide(&text, &s), src.name.to_string());
         }
     }
     let lead = t

@@ -5,7 +5,7 @@
 //! "mesenchymal stem cell" and "Mesenchymal Stem Cells" are one key, and a
 //! query is matched against it span by span, longest span first.
 
-use crate::index::analyzer::analyze_positions;
+pub use crate::index::analysis::vocab_key as key_of;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -37,83 +37,90 @@ pub struct Synonyms {
     max_span: usize,
 }
 
-/// The analyzed key of a term: its tokens (the last alternative at each
-/// position, i.e. the parts of compounds), stemmed, joined by spaces.
-pub fn key_of(text: &str) -> String {
-    analyze_positions(text, true)
-        .into_iter()
-        .filter_map(|alts| alts.last().cloned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+// `BUILTIN_KEYS`: every wording of the built-in vocabulary with its key,
+// sorted by wording, computed by `build.rs` with the same analysis code.
+// Analyzing the ~1,500 wordings was a quarter of a one-shot query's
+// instructions; a lookup here costs a binary search.
+include!(concat!(env!("OUT_DIR"), "/vocab_keys.rs"));
 
 impl Synonyms {
     /// Compile a vocabulary in the `data/synonyms.txt` format.
-    pub fn parse(src: &str) -> Synonyms {
-        let mut groups: Vec<Vec<String>> = Vec::new();
-        let mut one_way: Vec<(String, Vec<String>)> = Vec::new();
+    pub fn parse<'a>(src: &'a str) -> Synonyms {
+        // Every wording becomes a key id once; grouping and de-duplication
+        // then compare integers. This runs at the first query of every
+        // process, so it is on the one-shot path.
+        let mut keys: Keys<'a> = Keys::default();
+        let mut groups: Vec<Vec<(&'a str, u32)>> = Vec::new();
+        let mut one_way: Vec<(u32, Vec<(&str, u32)>)> = Vec::new();
         for line in src.lines() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let split = |s: &str| -> Vec<String> {
+            let mut split = |s: &'a str| -> Vec<(&'a str, u32)> {
                 s.split('|')
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
-                    .map(str::to_string)
+                    .map(|t| (t, keys.id(t)))
                     .collect()
             };
+            // (`split` borrows `keys`; the rule's own key is taken after.)
             if let Some((from, to)) = line.split_once("=>") {
-                one_way.push((from.trim().to_string(), split(to)));
+                let targets = split(to);
+                one_way.push((keys.id(from.trim()), targets));
             } else {
                 groups.push(split(line));
             }
         }
-        // Every wording is analyzed once: the vocabulary is compiled at the
-        // first query of each process, so this is on the one-shot path.
-        let mut keys = KeyCache::default();
-        let mut syn = Synonyms::default();
-        let mut group_of: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut group_of: HashMap<u32, Vec<usize>> = HashMap::new();
         for (gi, g) in groups.iter().enumerate() {
-            for t in g {
-                group_of.entry(keys.get(t)).or_default().push(gi);
+            for (_, k) in g {
+                group_of.entry(*k).or_default().push(gi);
             }
         }
+        // Per key: its expansions and, in step, each expansion's key.
+        let mut map: HashMap<u32, (Vec<Expansion>, Vec<u32>)> = HashMap::new();
         for g in &groups {
-            for t in g {
-                let k = keys.get(t);
-                let exps = syn.map.entry(k.clone()).or_default();
-                for other in g {
-                    if keys.get(other) != k {
-                        push_unique(exps, other, EQUIVALENT_WEIGHT, &mut keys);
+            for (_, k) in g {
+                let exps = map.entry(*k).or_default();
+                for (other, ok) in g {
+                    if ok != k {
+                        push_unique(exps, other, *ok, EQUIVALENT_WEIGHT);
                     }
                 }
             }
         }
-        for g in &groups {
-            syn.phrases.extend(g.iter().map(|t| keys.get(t)));
+        let mut phrases: std::collections::HashSet<u32> =
+            groups.iter().flatten().map(|(_, k)| *k).collect();
+        for (from, targets) in &one_way {
+            phrases.insert(*from);
+            phrases.extend(targets.iter().map(|(_, k)| *k));
         }
         for (from, targets) in &one_way {
-            syn.phrases.insert(keys.get(from));
-            syn.phrases.extend(targets.iter().map(|t| keys.get(t)));
-        }
-        syn.phrases.retain(|k| k.contains(' '));
-        for (from, targets) in one_way {
-            let k = keys.get(&from);
             // The rule applies to every wording equivalent to `from`.
-            let mut sources: Vec<String> = vec![k.clone()];
-            for gi in group_of.get(&k).into_iter().flatten() {
-                sources.extend(groups[*gi].iter().map(|t| keys.get(t)));
+            let mut sources: Vec<u32> = vec![*from];
+            for gi in group_of.get(from).into_iter().flatten() {
+                sources.extend(groups[*gi].iter().map(|(_, k)| *k));
             }
             for src in sources {
-                let exps = syn.map.entry(src).or_default();
-                for t in &targets {
-                    push_unique(exps, t, BROADER_WEIGHT, &mut keys);
+                let exps = map.entry(src).or_default();
+                for (t, tk) in targets {
+                    push_unique(exps, t, *tk, BROADER_WEIGHT);
                 }
             }
         }
-        syn.map.retain(|k, v| !k.is_empty() && !v.is_empty());
+        let mut syn = Synonyms::default();
+        syn.phrases = phrases
+            .into_iter()
+            .map(|k| keys.text(k))
+            .filter(|k| k.contains(' '))
+            .map(str::to_string)
+            .collect();
+        syn.map = map
+            .into_iter()
+            .filter(|(k, (v, _))| !keys.text(*k).is_empty() && !v.is_empty())
+            .map(|(k, (v, _))| (keys.text(k).to_string(), v))
+            .collect();
         syn.max_span = syn
             .map
             .keys()
@@ -157,36 +164,55 @@ impl Synonyms {
     }
 }
 
-/// Memoized [`key_of`]: the same wording recurs in many groups and rules.
+/// The keys of a vocabulary's wordings, interned: a wording's key comes
+/// from [`BUILTIN_KEYS`] when the build script computed it, else from the
+/// analyzer; equal keys get one id.
 #[derive(Default)]
-struct KeyCache(HashMap<String, String>);
+struct Keys<'a> {
+    of_wording: HashMap<&'a str, u32>,
+    ids: HashMap<String, u32>,
+    texts: Vec<String>,
+}
 
-impl KeyCache {
-    fn get(&mut self, text: &str) -> String {
-        if let Some(k) = self.0.get(text) {
-            return k.clone();
+impl<'a> Keys<'a> {
+    fn id(&mut self, wording: &'a str) -> u32 {
+        if let Some(id) = self.of_wording.get(wording) {
+            return *id;
         }
-        let k = key_of(text);
-        self.0.insert(text.to_string(), k.clone());
-        k
+        let key = match BUILTIN_KEYS.binary_search_by(|(w, _)| (*w).cmp(wording)) {
+            Ok(i) => BUILTIN_KEYS[i].1.to_string(),
+            Err(_) => key_of(wording),
+        };
+        let id = match self.ids.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = self.texts.len() as u32;
+                self.ids.insert(key.clone(), id);
+                self.texts.push(key);
+                id
+            }
+        };
+        self.of_wording.insert(wording, id);
+        id
+    }
+
+    fn text(&self, id: u32) -> &str {
+        self.texts.get(id as usize).map_or("", String::as_str)
     }
 }
 
-fn push_unique(v: &mut Vec<Expansion>, text: &str, weight: f32, keys: &mut KeyCache) {
-    let k = keys.get(text);
-    // Every wording already in `v` went through `keys.get`: peek at its key
-    // without cloning it (this loop was quadratic in clones, and the table is
-    // compiled on every one-shot query).
-    if let Some(e) = v
-        .iter_mut()
-        .find(|e| keys.0.get(&e.text).is_some_and(|ek| *ek == k))
-    {
-        e.weight = e.weight.max(weight);
+/// Add `text` (key id `key`) to `exps` unless a wording with that key is
+/// there already, in which case the stronger weight wins.
+fn push_unique(exps: &mut (Vec<Expansion>, Vec<u32>), text: &str, key: u32, weight: f32) {
+    let (v, ks) = exps;
+    if let Some(i) = ks.iter().position(|k| *k == key) {
+        v[i].weight = v[i].weight.max(weight);
     } else {
         v.push(Expansion {
             text: text.to_string(),
             weight,
         });
+        ks.push(key);
     }
 }
 
@@ -212,6 +238,15 @@ mod tests {
         // One-way: MSC does not expand to the narrower UC-MSC.
         assert!(!msc.iter().any(|e| e.text == "UC-MSC"));
         assert_eq!(key_of("uc msc"), key_of("UC-MSCs"));
+    }
+
+    #[test]
+    fn build_time_keys_match_runtime_analysis() {
+        assert!(BUILTIN_KEYS.len() > 300, "{}", BUILTIN_KEYS.len());
+        assert!(BUILTIN_KEYS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (wording, key) in BUILTIN_KEYS {
+            assert_eq!(key_of(wording), *key, "{wording}");
+        }
     }
 
     #[test]

@@ -1,0 +1,367 @@
+//! Stage 4 helper: the biomedical text analysis itself, free of tantivy, so
+//! the build script can compile the vocabulary's keys with exactly the code
+//! that analyzes documents and queries (see `build.rs`). The tantivy
+//! tokenizers around it are in [`super::analyzer`].
+//!
+//! Built on unicode-segmentation's word boundaries (UAX #29), with three
+//! additions that matter for trial records:
+//! - compounds joined by `-`, `+`, `^`, `/` or an apostrophe (`COVID-19`,
+//!   `UC-MSC`, `hUC-MSCs`, `CD34+`, `IL-6`, `10^6`, `Wharton's`) are emitted
+//!   whole *and* by parts; the whole token shares the first part's position,
+//!   so a query for `UC MSC`, `UC-MSC` or `MSC` all find "UC-MSC";
+//! - Chinese, Japanese and Thai runs become overlapping character bigrams
+//!   (UAX #29 splits ideographs one by one, which matches far too much);
+//! - tokens are lower-cased and accent-folded; with stemming, the English
+//!   Snowball stemmer applies too, but only to purely alphabetic tokens, so
+//!   ids, codes and compounds are never stemmed.
+
+// `Token` is tantivy's token inside the crate and a struct of the same shape
+// in the build script.
+use super::Token;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use unicode_normalization::UnicodeNormalization;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Longest token kept, in bytes; longer ones are noise (base64, URLs).
+const MAX_TOKEN_LEN: usize = 64;
+
+static STEMMER: LazyLock<frostem::Stemmer> =
+    LazyLock::new(|| frostem::Stemmer::new(frostem::Algorithm::English));
+
+/// Stems memoized per thread, at most this many: Snowball costs ~2,000
+/// instructions a word, and trial text repeats a small vocabulary
+/// ("patients", "cells", "treatment") over and over.
+const STEM_MEMO_MAX: usize = 1 << 16;
+
+thread_local! {
+    static STEM_MEMO: std::cell::RefCell<HashMap<Box<str>, Box<str>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// The English stem of a lower-case alphabetic word.
+fn stem(word: &str) -> String {
+    STEM_MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some(s) = memo.get(word) {
+            return s.to_string();
+        }
+        let s = STEMMER.stem(word).into_owned();
+        if memo.len() >= STEM_MEMO_MAX {
+            // A bounded cache, simply restarted: long corpora keep their
+            // frequent words after a few documents.
+            memo.clear();
+        }
+        memo.insert(word.into(), s.as_str().into());
+        s
+    })
+}
+
+fn is_connector(s: &str) -> bool {
+    matches!(s, "-" | "+" | "^" | "/" | "'" | "’" | "‐" | "‑")
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF   // Hiragana, Katakana
+        | 0x3400..=0x4DBF // CJK Extension A
+        | 0x4E00..=0x9FFF // CJK Unified Ideographs
+        | 0xF900..=0xFAFF // CJK Compatibility Ideographs
+        | 0x20000..=0x2FA1F
+        | 0x0E00..=0x0E7F // Thai has no spaces either
+    )
+}
+
+fn is_wordish(s: &str) -> bool {
+    s.chars().any(char::is_alphanumeric)
+}
+
+/// Lower-case and fold accents ("Sjögren" → "sjogren", "ß" → "ss").
+pub fn fold(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+        return;
+    }
+    for c in s.chars().flat_map(char::to_lowercase) {
+        match c {
+            'ß' => out.push_str("ss"),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'ø' => out.push('o'),
+            'ł' => out.push('l'),
+            'đ' | 'ð' => out.push('d'),
+            'þ' => out.push_str("th"),
+            '’' | 'ʼ' | '‘' => out.push('\''),
+            '‐' | '‑' => out.push('-'),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                for d in std::iter::once(c).nfkd() {
+                    if !unicode_normalization::char::is_combining_mark(d) {
+                        out.push(d);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// "mscs", "evs", "ipscs": an abbreviation with a plural s, recognised by
+/// having no vowel before the final s (or only a leading i, as in iPSCs).
+fn is_abbreviation_plural(t: &str) -> bool {
+    let Some(stem) = t.strip_suffix('s') else {
+        return false;
+    };
+    let body = stem.strip_prefix('i').unwrap_or(stem);
+    stem.len() >= 2 && !body.is_empty() && !body.bytes().any(|b| b"aeiouy".contains(&b))
+}
+
+struct Emitter<'t> {
+    out: &'t mut Vec<Token>,
+    stem: bool,
+    position: usize,
+}
+
+impl Emitter<'_> {
+    fn push(&mut self, text: String, from: usize, to: usize, position: usize) {
+        if text.is_empty() || text.len() > MAX_TOKEN_LEN {
+            return;
+        }
+        let alpha = text.bytes().all(|b| b.is_ascii_lowercase());
+        let text = if self.stem && alpha && text.len() >= 3 && is_abbreviation_plural(&text) {
+            // Snowball keeps "mscs" and "evs" (no vowel before the s); the
+            // field writes MSC and MSCs interchangeably.
+            text[..text.len() - 1].to_string()
+        } else if self.stem && alpha && text.len() > 3 {
+            stem(&text)
+        } else {
+            text
+        };
+        self.out.push(Token {
+            offset_from: from,
+            offset_to: to,
+            position,
+            text,
+            position_length: 1,
+        });
+    }
+
+    fn word(&mut self, s: &str, from: usize) {
+        let mut folded = String::with_capacity(s.len());
+        fold(s, &mut folded);
+        // UAX #29 keeps "Wharton's" and "1.5" whole: keep them, and also the
+        // possessive-stripped form, so "Wharton jelly" finds "Wharton's jelly".
+        let pos = self.position;
+        if let Some(stripped) = folded
+            .strip_suffix("'s")
+            .filter(|b| !b.is_empty())
+            .map(str::to_string)
+        {
+            self.push(folded, from, from + s.len(), pos);
+            self.push(stripped, from, from + s.len(), pos);
+        } else {
+            self.push(folded, from, from + s.len(), pos);
+        }
+        self.position += 1;
+    }
+
+    fn compound(&mut self, text: &str, start: usize, parts: &[(usize, &str)]) {
+        let end = parts.last().map(|(o, p)| o + p.len()).unwrap_or(start);
+        let whole = &text[start..end];
+        let mut folded = String::with_capacity(whole.len());
+        fold(whole, &mut folded);
+        let first = self.position;
+        self.push(folded, start, end, first);
+        for (off, p) in parts.iter().filter(|(_, p)| is_wordish(p)) {
+            self.word(p, *off);
+        }
+        if self.position == first {
+            self.position += 1;
+        }
+    }
+
+    fn cjk_run(&mut self, run: &[(usize, char)]) {
+        if run.len() == 1 {
+            let (off, c) = run[0];
+            self.push(c.to_string(), off, off + c.len_utf8(), self.position);
+            self.position += 1;
+            return;
+        }
+        for w in run.windows(2) {
+            let (o1, c1) = w[0];
+            let (o2, c2) = w[1];
+            let mut s = String::with_capacity(8);
+            s.push(c1);
+            s.push(c2);
+            self.push(s, o1, o2 + c2.len_utf8(), self.position);
+            self.position += 1;
+        }
+    }
+}
+
+/// Analyze `text` into `out` (cleared by the caller).
+pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
+    let mut em = Emitter {
+        out,
+        stem,
+        position: 0,
+    };
+    let segs: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
+    let mut i = 0;
+    let mut cjk: Vec<(usize, char)> = Vec::new();
+    while i < segs.len() {
+        let (off, seg) = segs[i];
+        if seg.chars().all(is_cjk) && !seg.is_empty() {
+            cjk.extend(seg.char_indices().map(|(o, c)| (off + o, c)));
+            i += 1;
+            continue;
+        }
+        if !cjk.is_empty() {
+            em.cjk_run(&cjk);
+            cjk.clear();
+        }
+        if !is_wordish(seg) {
+            i += 1;
+            continue;
+        }
+        // Grow a compound: word (connector word)* [trailing '+'].
+        let mut parts: Vec<(usize, &str)> = vec![(off, seg)];
+        let mut j = i + 1;
+        while j + 1 < segs.len()
+            && is_connector(segs[j].1)
+            && is_wordish(segs[j + 1].1)
+            && !segs[j + 1].1.chars().all(is_cjk)
+        {
+            parts.push(segs[j]);
+            parts.push(segs[j + 1]);
+            j += 2;
+        }
+        if j < segs.len() && segs[j].1 == "+" {
+            // "CD34+" keeps its plus; "CD34+ cells" still finds "CD34".
+            parts.push(segs[j]);
+            j += 1;
+        }
+        if parts.len() == 1 {
+            em.word(seg, off);
+        } else {
+            em.compound(text, off, &parts);
+        }
+        i = j;
+    }
+    if !cjk.is_empty() {
+        em.cjk_run(&cjk);
+    }
+}
+
+/// The tokens of `text` grouped by position: each inner list holds the
+/// alternatives at one position (a compound and its first part share one).
+/// Query building uses this to mirror exactly what was indexed.
+pub fn analyze_positions(text: &str, stem: bool) -> Vec<Vec<String>> {
+    let mut tokens = Vec::new();
+    analyze_into(text, stem, &mut tokens);
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut last = usize::MAX;
+    for t in tokens {
+        if t.position != last {
+            out.push(Vec::new());
+            last = t.position;
+        }
+        if let Some(v) = out.last_mut() {
+            if !v.contains(&t.text) {
+                v.push(t.text);
+            }
+        }
+    }
+    out
+}
+
+/// The key of a vocabulary wording: its tokens (the last alternative at each
+/// position, i.e. the parts of compounds), stemmed, joined by spaces. Two
+/// wordings with one key are one entry ("Mesenchymal Stem Cells" and
+/// "mesenchymal stem cell").
+pub fn vocab_key(text: &str) -> String {
+    analyze_positions(text, true)
+        .into_iter()
+        .filter_map(|alts| alts.last().cloned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<(String, usize)> {
+        let mut v = Vec::new();
+        analyze_into(s, false, &mut v);
+        v.into_iter().map(|t| (t.text, t.position)).collect()
+    }
+
+    fn texts(s: &str) -> Vec<String> {
+        toks(s).into_iter().map(|(t, _)| t).collect()
+    }
+
+    #[test]
+    fn compounds_whole_and_parts() {
+        assert_eq!(texts("COVID-19"), vec!["covid-19", "covid", "19"]);
+        assert_eq!(texts("UC-MSC"), vec!["uc-msc", "uc", "msc"]);
+        assert_eq!(texts("hUC-MSCs"), vec!["huc-mscs", "huc", "mscs"]);
+        assert_eq!(texts("CD34+ cells"), vec!["cd34+", "cd34", "cells"]);
+        assert_eq!(texts("IL-6"), vec!["il-6", "il", "6"]);
+        assert_eq!(
+            texts("10^6 cells/kg"),
+            vec!["10^6", "10", "6", "cells/kg", "cells", "kg"]
+        );
+        assert_eq!(texts("SARS-CoV-2"), vec!["sars-cov-2", "sars", "cov", "2"]);
+        assert_eq!(
+            texts("Wharton's jelly"),
+            vec!["wharton's", "wharton", "jelly"]
+        );
+    }
+
+    #[test]
+    fn positions_let_phrases_match() {
+        let t = toks("UC-MSC therapy");
+        assert_eq!(t[0], ("uc-msc".into(), 0));
+        assert_eq!(t[1], ("uc".into(), 0));
+        assert_eq!(t[2], ("msc".into(), 1));
+        assert_eq!(t[3], ("therapy".into(), 2));
+        assert_eq!(
+            analyze_positions("UC-MSC therapy", false),
+            vec![vec!["uc-msc", "uc"], vec!["msc"], vec!["therapy"]]
+        );
+    }
+
+    #[test]
+    fn folds_accents_and_case() {
+        assert_eq!(
+            texts("Sjögren Straße CAFÉ"),
+            vec!["sjogren", "strasse", "cafe"]
+        );
+    }
+
+    #[test]
+    fn chinese_bigrams() {
+        assert_eq!(
+            texts("间充质干细胞"),
+            vec!["间充", "充质", "质干", "干细", "细胞"]
+        );
+        assert_eq!(texts("MSC治疗"), vec!["msc", "治疗"]);
+    }
+
+    #[test]
+    fn stems_only_alphabetic() {
+        let mut v = Vec::new();
+        analyze_into("Cells treated COVID-19 patients MSCs", true, &mut v);
+        let t: Vec<_> = v.into_iter().map(|t| t.text).collect();
+        assert_eq!(
+            t,
+            vec!["cell", "treat", "covid-19", "covid", "19", "patient", "msc"]
+        );
+    }
+
+    #[test]
+    fn drops_overlong_tokens() {
+        let long = "a".repeat(100);
+        assert!(texts(&long).is_empty());
+    }
+}
