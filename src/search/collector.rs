@@ -1,18 +1,24 @@
 //! Stage 5 helper: one collector that keeps the top hits and counts facets
 //! over every matching trial, in a single pass over fast fields.
 //!
+//! With a tiered query ([`super::tiered`]) hits are ordered by tier, then
+//! by the phase or status boosts they meet, then by topic score, and a
+//! trial that cannot enter the top is not scored at all.
+//!
 //! Ties are broken by trial id (ascending), so the same query always lists
 //! the same trials in the same order, whatever the segment layout: within a
 //! segment the id column's term ordinals follow string order, and across
 //! segments the few candidates are compared by their id strings.
 
+use super::tiered::TieredScorer;
 use crate::index::schema::{Fields, UNKNOWN_CODE};
 use crate::trial::{Phase, Status, StudyType};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::query::{Scorer, Weight};
+use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 /// Order of hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,9 +92,13 @@ impl FacetField {
 /// A hit before its record is loaded.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    /// Sort key (score for relevance).
+    /// Sort key (0 for relevance, where the class and score order hits).
     pub key: f64,
-    /// Relevance score.
+    /// Tier (see [`super::tiered::TieredScorer::tier`]); 0 for an untiered query.
+    pub tier: u8,
+    /// Phase or status boosts met (tiered queries only).
+    pub met: u8,
+    /// Relevance score (the topic score, for a tiered query).
     pub score: Score,
     /// The trial id.
     pub id: String,
@@ -101,6 +111,8 @@ pub struct Candidate {
 pub struct Fruit {
     /// Matching trials.
     pub total: usize,
+    /// Matching trials in tier 1 or above: those matching every concept.
+    pub full: usize,
     /// The best `top` candidates, best first.
     pub top: Vec<Candidate>,
     /// Status counts, in vocabulary order, "Not given" last.
@@ -121,11 +133,15 @@ pub struct TopAndFacets {
     pub sort: SortBy,
     /// Facets to count besides status and phase.
     pub facets: Vec<FacetField>,
+    /// Whether the query is a [`super::tiered::Tiered`] one.
+    pub tiered: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Ranked {
     key: f64,
+    tier: u8,
+    met: u8,
     score: Score,
     ord: u64,
     doc: DocId,
@@ -135,6 +151,8 @@ impl Ranked {
     fn better(&self, o: &Ranked) -> Ordering {
         self.key
             .total_cmp(&o.key)
+            .then(self.tier.cmp(&o.tier))
+            .then(self.met.cmp(&o.met))
             .then(self.score.total_cmp(&o.score))
             .then(o.ord.cmp(&self.ord))
     }
@@ -178,11 +196,13 @@ pub struct Segment {
     type_counts: [u64; 100],
     strings: Vec<(FacetField, StrColumn, HashMap<u64, u64>)>,
     total: usize,
+    full: usize,
 }
 
 /// A segment's harvest.
 pub struct SegmentFruit {
     total: usize,
+    full: usize,
     top: Vec<Candidate>,
     status: [u64; 100],
     phase: [u64; 100],
@@ -229,11 +249,46 @@ impl Collector for TopAndFacets {
             type_counts: [0; 100],
             strings,
             total: 0,
+            full: 0,
         })
     }
 
     fn requires_scoring(&self) -> bool {
         true
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentFruit> {
+        let mut seg = self.for_segment(ord, reader)?;
+        let alive = reader.alive_bitset();
+        if self.tiered {
+            let mut scorer = weight.scorer(reader, 1.0)?;
+            if let Some(t) = scorer.downcast_mut::<TieredScorer>() {
+                let mut doc = t.doc();
+                while doc != TERMINATED {
+                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                        seg.count(doc);
+                        if t.tier() > 0 {
+                            seg.full += 1;
+                        }
+                        let (tier, met) = (t.tier(), t.met());
+                        seg.offer(doc, tier, met, || t.score());
+                    }
+                    doc = t.advance();
+                }
+                return Ok(seg.harvest());
+            }
+        }
+        weight.for_each(reader, &mut |doc, score| {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                seg.collect(doc, score);
+            }
+        })?;
+        Ok(seg.harvest())
     }
 
     fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<Fruit> {
@@ -244,6 +299,7 @@ impl Collector for TopAndFacets {
         let mut strings: Vec<(FacetField, HashMap<String, u64>)> = Vec::new();
         for f in fruits {
             out.total += f.total;
+            out.full += f.full;
             out.top.extend(f.top);
             for i in 0..100 {
                 status[i] += f.status[i];
@@ -264,6 +320,8 @@ impl Collector for TopAndFacets {
         out.top.sort_by(|a, b| {
             b.key
                 .total_cmp(&a.key)
+                .then(b.tier.cmp(&a.tier))
+                .then(b.met.cmp(&a.met))
                 .then(b.score.total_cmp(&a.score))
                 .then_with(|| a.id.cmp(&b.id))
         });
@@ -305,10 +363,9 @@ impl Collector for TopAndFacets {
     }
 }
 
-impl SegmentCollector for Segment {
-    type Fruit = SegmentFruit;
-
-    fn collect(&mut self, doc: DocId, score: Score) {
+impl Segment {
+    /// Count a matching trial and its facet values.
+    fn count(&mut self, doc: DocId) {
         self.total += 1;
         if let Some(s) = self.status.first(doc) {
             self.status_counts[(s as usize).min(99)] += 1;
@@ -332,22 +389,37 @@ impl SegmentCollector for Segment {
                 *counts.entry(ord).or_default() += 1;
             }
         }
+    }
+
+    /// Offer a counted trial to the top; `score` runs only if it may enter.
+    fn offer(&mut self, doc: DocId, tier: u8, met: u8, score: impl FnOnce() -> Score) {
         let key = match &self.key {
-            KeyColumn::None => score as f64,
+            KeyColumn::None => 0.0,
             KeyColumn::I64(c) => c.first(doc).unwrap_or(i64::MIN) as f64,
             KeyColumn::U64(c) => c.first(doc).unwrap_or(0) as f64,
         };
-        let ord = self
+        let mut r = Ranked {
+            key,
+            tier,
+            met,
+            score: Score::INFINITY,
+            ord: 0,
+            doc,
+        };
+        if self.heap.len() >= self.top {
+            // Even with the best score and id it would not enter.
+            if let Some(Reverse(worst)) = self.heap.peek() {
+                if r <= *worst {
+                    return;
+                }
+            }
+        }
+        r.score = score();
+        r.ord = self
             .id
             .as_ref()
             .and_then(|c| c.term_ords(doc).next())
             .unwrap_or(u64::MAX);
-        let r = Ranked {
-            key,
-            score,
-            ord,
-            doc,
-        };
         if self.heap.len() < self.top {
             self.heap.push(Reverse(r));
         } else if let Some(Reverse(worst)) = self.heap.peek() {
@@ -356,6 +428,15 @@ impl SegmentCollector for Segment {
                 self.heap.push(Reverse(r));
             }
         }
+    }
+}
+
+impl SegmentCollector for Segment {
+    type Fruit = SegmentFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.count(doc);
+        self.offer(doc, 0, 0, || score);
     }
 
     fn harvest(self) -> SegmentFruit {
@@ -368,6 +449,8 @@ impl SegmentCollector for Segment {
             }
             top.push(Candidate {
                 key: r.key,
+                tier: r.tier,
+                met: r.met,
                 score: r.score,
                 id: buf.clone(),
                 addr: DocAddress::new(self.ord, r.doc),
@@ -389,6 +472,7 @@ impl SegmentCollector for Segment {
             .collect();
         SegmentFruit {
             total: self.total,
+            full: self.full,
             top,
             status: self.status_counts,
             phase: self.phase_counts,

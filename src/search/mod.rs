@@ -11,6 +11,7 @@ pub mod collector;
 pub mod needles;
 pub mod query;
 pub mod synonyms;
+pub mod tiered;
 
 use crate::error::{Error, Result};
 use crate::index::schema::{
@@ -401,7 +402,7 @@ impl Searcher {
         let snippeters = if req.snippets && !page.is_empty() {
             let mut literal = parsed.clone();
             literal.strip_expansions();
-            let lit_q = query::build(&self.fields, &literal, false);
+            let lit_q = query::build(&self.fields, &literal);
             let mut gens = self.snippet_generators(&searcher, &*lit_q)?;
             gens.extend(self.snippet_generators(&searcher, &*q)?);
             Some(gens)
@@ -475,20 +476,34 @@ impl Searcher {
         })
     }
 
-    /// Parse the request, run it (relaxed when a long query matches
-    /// nothing) and keep the best `top` candidates and the facet counts.
+    /// Parse the request, run it (forgiving one missing concept from two
+    /// on) and keep the best `top` candidates and the facet counts.
     fn collect(&self, searcher: &tantivy::Searcher, req: &Request, top: usize) -> Result<Matches> {
         let syn = synonyms::Synonyms::builtin();
         let speller = |w: &str| self.correct(searcher, w);
         let mut parsed = query::parse_with(&req.text, syn, Some(&speller))?;
         let mut notes = parsed.notes.clone();
-        let collector = TopAndFacets {
+        let collector = |tiered: bool| TopAndFacets {
             fields: self.fields.clone(),
             top,
             sort: req.sort,
             facets: req.facets.clone(),
+            tiered,
         };
         let filters = self.filter_clauses(&req.filters);
+        let n_constraints = parsed.phase_boosts.len() + parsed.status_boosts.len();
+        let n_required = parsed.n_required();
+        let tiered = |relaxed: bool| -> Option<tiered::Tiered> {
+            let mut t = query::build_tiered(&self.fields, &parsed, relaxed)?;
+            for (o, q) in &filters {
+                match o {
+                    Occur::Must => t.required.push(q.box_clone()),
+                    Occur::MustNot => t.excluded.push(q.box_clone()),
+                    Occur::Should => t.extras.push(q.box_clone()),
+                }
+            }
+            Some(t)
+        };
         // Queries of two concepts or more forgive one missing concept
         // (minimum-should-match N-1): "KOA stem cell injection" should also
         // find KOA stem cell trials that never write "injection", and "UC-MSC
@@ -496,56 +511,69 @@ impl Searcher {
         // every concept still come first, as a tier of their own (and among
         // them those matching each concept in its own wordings, not only
         // through a broader term), so the top of the list is what strict
-        // matching gives.
-        // Two words no trial has together are not read as "either word":
-        // the missing-one tier only extends a non-empty strict result.
-        let soft = match parsed.n_required() {
-            0 | 1 => false,
-            2 => {
-                let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-                    vec![(Occur::Must, query::build(&self.fields, &parsed, false))];
-                clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
-                searcher.search(&BooleanQuery::new(clauses), &tantivy::collector::Count)? > 0
+        // matching gives. One pass finds the tiers (see `tiered`).
+        if let Some(t) = tiered(n_required >= 2) {
+            let mut soft = t.tiers;
+            let mut q: Box<dyn Query> = Box::new(t);
+            let mut fruit = searcher.search(&*q, &collector(true))?;
+            if soft && n_required == 2 && fruit.full == 0 && fruit.total > 0 {
+                // Two words no trial has together are not read as "either
+                // word": the missing-one tier only extends a non-empty
+                // strict result.
+                soft = false;
+                if let Some(t) = tiered(false) {
+                    q = Box::new(t);
+                    fruit = searcher.search(&*q, &collector(true))?;
+                }
             }
-            _ => true,
-        };
-        let best = |pq: &query::ParsedQuery| -> Result<f32> {
-            let main = query::build(&self.fields, pq, soft);
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
-            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
-            let top = searcher.search(
-                &BooleanQuery::new(clauses),
-                &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
-            )?;
-            Ok(top.first().map(|(s, _)| *s).unwrap_or(0.0))
-        };
-        let mut topic = parsed.clone();
-        topic.phase_boosts.clear();
-        topic.status_boosts.clear();
-        let n_constraints = parsed.phase_boosts.len() + parsed.status_boosts.len();
-        let topic_best = if soft || n_constraints > 0 {
-            best(&topic)?
-        } else {
-            0.0
-        };
-        let mut constraint = 0.0;
-        if n_constraints > 0 {
-            // A phase or status the user names is part of what they want
-            // (a phase 3 MSC trial answers "phase 3 MSC" better than a phase 1
-            // one), yet it only raises, never filters. A fixed bonus would be
-            // lost among topic scores that grow with the query's length, so
-            // the bonus is a share of the best topic-only score.
-            constraint = (topic_best * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST);
-            parsed.constraint_score = Some(constraint);
+            // Hits are ranked by tier, then by the phase and status boosts
+            // met, then by topic score; the scores shown add bonuses that
+            // keep that order. A phase or status the user names is part of
+            // what they want (a phase 3 MSC trial answers "phase 3 MSC"
+            // better than a phase 1 one), yet it only raises, never filters:
+            // it is worth the best topic score, and a tier all a lower tier
+            // can add. "Best" is over the hits up to this page (the others
+            // are not scored), which the bonuses need to exceed.
+            let best = fruit.top.iter().map(|c| c.score).fold(0.0, f32::max);
+            let constraint = if n_constraints > 0 {
+                let c = (best * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST);
+                parsed.constraint_score = Some(c);
+                c
+            } else {
+                0.0
+            };
+            let bonus = if soft {
+                let b = best + constraint * n_constraints as f32;
+                parsed.coord_score = Some(b);
+                b
+            } else {
+                0.0
+            };
+            for c in &mut fruit.top {
+                c.score += constraint * f32::from(c.met) + bonus * f32::from(c.tier);
+            }
+            if soft && fruit.total > 0 {
+                let strict = fruit.full;
+                if strict == 0 {
+                    notes.push(
+                        "no trial matches every word; showing trials that match all but one".into(),
+                    );
+                } else if strict < fruit.total {
+                    notes.push(format!(
+                        "{strict} trials match every word; {} more that match all but one follow them",
+                        fruit.total - strict
+                    ));
+                }
+            }
+            return Ok(Matches {
+                parsed,
+                query: q,
+                fruit,
+                notes,
+            });
         }
-        if soft {
-            // Each tier's bonus exceeds anything the topic and the phase or
-            // status boosts can add, so tiers never mix.
-            parsed.coord_score = Some(topic_best + constraint * n_constraints as f32);
-        }
-        let parsed = parsed;
-        let make = |relaxed: bool| -> Box<dyn Query> {
-            let main = query::build(&self.fields, &parsed, relaxed);
+        // Nothing required: only boosts, exclusions, ranges or filters.
+        let with_filters = |main: Box<dyn Query>| -> Box<dyn Query> {
             if filters.is_empty() {
                 return main;
             }
@@ -553,24 +581,22 @@ impl Searcher {
             clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
             Box::new(BooleanQuery::new(clauses))
         };
-        let q = make(soft);
-        let fruit = searcher.search(&*q, &collector)?;
-        if soft && fruit.total > 0 {
-            let strict = searcher.search(&*make(false), &tantivy::collector::Count)?;
-            if strict == 0 {
-                notes.push(
-                    "no trial matches every word; showing trials that match all but one".into(),
-                );
-            } else if strict < fruit.total {
-                notes.push(format!(
-                    "{strict} trials match every word; {} more that match all but one follow them",
-                    fruit.total - strict
-                ));
-            }
+        if n_constraints > 0 {
+            let mut topic = parsed.clone();
+            topic.phase_boosts.clear();
+            topic.status_boosts.clear();
+            let best = searcher.search(
+                &*with_filters(query::build(&self.fields, &topic)),
+                &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
+            )?;
+            let best = best.first().map(|(s, _)| *s).unwrap_or(0.0);
+            parsed.constraint_score = Some((best * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST));
         }
+        let main = with_filters(query::build(&self.fields, &parsed));
+        let fruit = searcher.search(&*main, &collector(false))?;
         Ok(Matches {
             parsed,
-            query: q,
+            query: main,
             fruit,
             notes,
         })

@@ -2,7 +2,7 @@
 //!
 //! The syntax is what people type into a trial registry's search box:
 //! free words (all required, in any field; from two concepts on, trials
-//! missing one follow those matching all, see [`build`]), `"quoted phrases"`, `-word` or
+//! missing one follow those matching all, see [`build_tiered`]), `"quoted phrases"`, `-word` or
 //! `NOT word` to exclude, `OR` between two terms, `AND` (the default),
 //! `field:term` or `field:"a phrase"` for `title`, `condition`,
 //! `intervention`, `sponsor`, `id`, `eligibility`, `summary`, `location`, and
@@ -15,6 +15,7 @@
 //! weight, and through its synonyms at a lower weight.
 
 use super::synonyms::{key_of, Expansion, Synonyms};
+use super::tiered::{Tiered, Unit, Wording};
 use crate::error::{Error, Result};
 use crate::index::analyzer::analyze_positions;
 use crate::index::schema::{phase_code, status_code, Fields};
@@ -164,9 +165,10 @@ pub struct ParsedQuery {
     /// Score added per phase or status met; [`CONSTRAINT_BOOST`] unless the
     /// searcher scales it to the query's own scores.
     pub constraint_score: Option<f32>,
-    /// With relaxed matching, the score added to trials that match every
-    /// concept, so they all rank above trials missing one (the searcher sets
-    /// it to the best relaxed score).
+    /// With relaxed matching, the score shown added to trials that match
+    /// every concept (and again to those matching each in its own wordings),
+    /// so scores follow the tiers the searcher ranks by (it sets it from the
+    /// best topic score it saw, see [`super::tiered`]).
     pub coord_score: Option<f32>,
 }
 
@@ -856,7 +858,7 @@ pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) 
         }
     }
     if let Some(bonus) = q.coord_score.filter(|b| *b > 0.0) {
-        // The first-tier bonus of relaxed matching (see `build`).
+        // The tier bonuses of relaxed matching (see `build_tiered`).
         let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut texts: Vec<&str> = Vec::new();
         for c in &q.clauses {
@@ -982,20 +984,16 @@ fn constraint_parts(
 /// sets it.
 pub const CONSTRAINT_BOOST: f32 = 2.5;
 
-/// Build the tantivy query. With `relaxed`, required concepts become
-/// optional (at least one must match): the fallback when nothing matches all.
-pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> {
+/// Build the tantivy query, every required clause required: for queries
+/// with nothing required, and to list the terms to highlight. Searches with
+/// required concepts run [`build_tiered`].
+pub fn build(fields: &Fields, q: &ParsedQuery) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let n_required = q
-        .clauses
-        .iter()
-        .filter(|c| matches!(c, Clause::Must(_) | Clause::Any(_)))
-        .count();
     for c in &q.clauses {
         match c {
             Clause::Must(c) => {
                 if let Some(qq) = concept_query(fields, c) {
-                    clauses.push((if relaxed { Occur::Should } else { Occur::Must }, qq));
+                    clauses.push((Occur::Must, qq));
                 }
             }
             Clause::Not(c) => {
@@ -1009,10 +1007,7 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
                     .filter_map(|c| concept_query(fields, c).map(|q| (Occur::Should, q)))
                     .collect();
                 if !parts.is_empty() {
-                    clauses.push((
-                        if relaxed { Occur::Should } else { Occur::Must },
-                        Box::new(BooleanQuery::new(parts)),
-                    ));
+                    clauses.push((Occur::Must, Box::new(BooleanQuery::new(parts))));
                 }
             }
             Clause::AgeRange(lo, hi) => {
@@ -1027,48 +1022,6 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
     for (_, _, bq) in constraint_parts(fields, q) {
         clauses.push((Occur::Should, bq));
     }
-    if relaxed {
-        // All but one required concept must still match: a relaxed query
-        // forgives one missing concept (of two, either may be missing; the
-        // tier bonuses keep trials matching both first).
-        let min = n_required.saturating_sub(1).max(1);
-        let (shoulds, others): (Vec<_>, Vec<_>) =
-            clauses.into_iter().partition(|(o, _)| *o == Occur::Should);
-        let mut core = Vec::new();
-        let mut extras = Vec::new();
-        for (i, c) in shoulds.into_iter().enumerate() {
-            if i < n_required {
-                core.push(c);
-            } else {
-                extras.push(c);
-            }
-        }
-        clauses = others;
-        if let Some(bonus) = q.coord_score.filter(|b| *b > 0.0) {
-            // Matching every concept puts a trial in the first tier.
-            let all: Vec<(Occur, Box<dyn Query>)> = core
-                .iter()
-                .map(|(_, q)| (Occur::Must, q.box_clone()))
-                .collect();
-            clauses.push((
-                Occur::Should,
-                Box::new(ConstScoreQuery::new(
-                    Box::new(BooleanQuery::new(all)),
-                    bonus,
-                )),
-            ));
-            // Matching every concept in its own wordings puts a trial above
-            // those that reach one only through a broader term.
-            if let Some(strong) = all_strong(fields, q) {
-                clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(strong, bonus))));
-            }
-        }
-        clauses.push((
-            Occur::Must,
-            Box::new(BooleanQuery::with_minimum_required_clauses(core, min)),
-        ));
-        clauses.extend(extras);
-    }
     let has_positive = clauses
         .iter()
         .any(|(o, _)| matches!(o, Occur::Must | Occur::Should));
@@ -1077,6 +1030,79 @@ pub fn build(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Box<dyn Query> 
         clauses.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
     }
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// Build the one-pass tiered query of a query with required concepts (see
+/// [`super::tiered`]); `None` when nothing is required. With `relaxed`, a
+/// trial may miss one required clause (of two, either), and trials matching
+/// all form the upper tiers. Phrases of the free words add their score;
+/// phase and status boosts are counted, not scored.
+pub fn build_tiered(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Option<Tiered> {
+    let n_required = q.n_required();
+    if n_required == 0 {
+        return None;
+    }
+    let mut t = Tiered {
+        units: Vec::new(),
+        min: 0,
+        tiers: relaxed,
+        extras: Vec::new(),
+        constraints: Vec::new(),
+        required: Vec::new(),
+        excluded: Vec::new(),
+    };
+    let mut n_concepts = 0;
+    let mut wordings_of = |c: &Concept, out: &mut Vec<Wording>| {
+        let concept = n_concepts;
+        n_concepts += 1;
+        let texts = std::iter::once((c.text.as_str(), 1.0))
+            .chain(c.expansions.iter().map(|e| (e.text.as_str(), e.weight)));
+        for (text, weight) in texts {
+            if let Some(query) = areas_query(fields, c.scope, text, weight) {
+                out.push(Wording {
+                    query,
+                    concept,
+                    strong: weight >= super::synonyms::EQUIVALENT_WEIGHT,
+                });
+            }
+        }
+    };
+    for c in &q.clauses {
+        match c {
+            Clause::Must(c) => {
+                let mut unit = Unit::default();
+                wordings_of(c, &mut unit.wordings);
+                if !unit.wordings.is_empty() {
+                    t.units.push(unit);
+                }
+            }
+            Clause::Any(cs) => {
+                let mut unit = Unit::default();
+                for c in cs {
+                    wordings_of(c, &mut unit.wordings);
+                }
+                if !unit.wordings.is_empty() {
+                    t.units.push(unit);
+                }
+            }
+            Clause::Not(c) => t.excluded.extend(concept_query(fields, c)),
+            Clause::AgeRange(lo, hi) => t.required.push(age_overlap(fields, *lo, *hi)),
+        }
+    }
+    t.min = if relaxed {
+        n_required.saturating_sub(1).max(1)
+    } else {
+        t.units.len()
+    };
+    t.extras = phrase_parts(fields, q)
+        .into_iter()
+        .map(|(_, _, pq)| pq)
+        .collect();
+    t.constraints = constraint_parts(fields, q)
+        .into_iter()
+        .map(|(_, _, bq)| bq)
+        .collect();
+    Some(t)
 }
 
 /// Trials whose age range [min_age, max_age] overlaps [lo, hi].

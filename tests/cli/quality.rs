@@ -291,3 +291,37 @@ fn chinese_text_is_found_by_a_substring() {
     let v = ix.query_json(&["ChiCTR2000029990"]);
     assert_eq!(v["total"], 1, "{v:#}");
 }
+
+#[test]
+fn relaxed_matching_lists_full_matches_first_and_pages_agree() {
+    // Two concepts: trials matching both lead, then those missing one, and
+    // the order does not depend on how many hits are asked for (trials that
+    // cannot enter the top are not scored).
+    let q = "UC-MSC ARDS";
+    let all = msc().query_json(&[q, "--limit", "60", "--explain"]);
+    let notes = all["notes"].to_string();
+    let full: usize = notes
+        .split(" trials match every word")
+        .next()
+        .and_then(|s| s.rsplit('"').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no tier note: {notes}"));
+    let hits = all["hits"].as_array().expect("hits");
+    assert!(full > 0 && full < hits.len(), "{full} of {}", hits.len());
+    for (i, h) in hits.iter().enumerate() {
+        let every = h["explain"].to_string().contains("every concept");
+        assert_eq!(every, i < full, "hit {i}: {h:#}");
+    }
+    let all_ids = ids(&all);
+    let top = msc().query_json(&[q, "--limit", "5"]);
+    assert_eq!(ids(&top), all_ids[..5].to_vec());
+    let page = msc().query_json(&[q, "--offset", "20", "--limit", "10"]);
+    assert_eq!(ids(&page), all_ids[20..30].to_vec());
+    let scores: Vec<f64> = page["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["score"].as_f64().unwrap_or(0.0))
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
