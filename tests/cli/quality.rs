@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 /// nDCG@10 of trialsearch on `tests/relevance` when this gate was last
 /// raised (README, "Ranking quality"). The gate allows 0.02 of noise.
-const RECORDED_NDCG10: f64 = 0.948;
+const RECORDED_NDCG10: f64 = 0.949;
 
 fn msc() -> &'static TestIndex {
     static IX: OnceLock<TestIndex> = OnceLock::new();
