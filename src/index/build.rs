@@ -30,6 +30,7 @@
 //! saying why.
 
 use super::schema::{self, build_schema, to_document};
+use super::update;
 use super::{analyzer, IndexDir, Meta, Skipped, CURRENT, LOCK, META};
 use crate::error::{Error, Result};
 use crate::merge::{self, merge_group, LinkKeys};
@@ -56,6 +57,9 @@ const BATCH_DOCS: usize = 1024;
 pub const RECORDS: &str = "records.zst";
 /// The per-file manifest inside a generation: JSON lines, zstd-compressed.
 pub const MANIFEST: &str = "manifest.jsonl.zst";
+/// The ids of every trial of a generation, by link group (see [`GroupIds`]):
+/// zstd-compressed JSON.
+pub const IDS: &str = "ids.json.zst";
 /// zstd level of the cache: the fastest, since it is written on every build.
 const CACHE_LEVEL: i32 = 1;
 
@@ -114,6 +118,19 @@ impl BuildOptions {
         }
         self.timings |= var("TRIALSEARCH_TIMINGS").is_some_and(|v| v == "1");
         self.no_final_merge |= var("TRIALSEARCH_NO_FINAL_MERGE").is_some_and(|v| v == "1");
+    }
+
+    /// The tantivy settings of a build with these options.
+    pub(super) fn index_settings(&self) -> tantivy::IndexSettings {
+        tantivy::IndexSettings {
+            docstore_compression: self.compressor(),
+            docstore_blocksize: if self.docstore_block > 0 {
+                self.docstore_block
+            } else {
+                DOCSTORE_BLOCK
+            },
+            ..Default::default()
+        }
     }
 
     fn compressor(&self) -> tantivy::store::Compressor {
@@ -190,6 +207,13 @@ pub struct BuildSummary {
     pub files_cached: usize,
     /// Nothing changed since the live generation was built; it was kept.
     pub up_to_date: bool,
+    /// The live generation's segments were updated (copied, then the
+    /// changed trials replaced) instead of the whole index being written.
+    pub in_place: bool,
+    /// Trials whose documents an in-place update removed.
+    pub trials_removed: usize,
+    /// Trials whose documents an in-place update added.
+    pub trials_added: usize,
 }
 
 /// A message the build wants shown on stderr.
@@ -425,11 +449,22 @@ fn parse_file(path: &Path, display: &str, limits: &Limits, hash: Option<String>)
     }
 }
 
+/// What an in-place update needs of the live generation after the reads.
+struct Previous {
+    gen: PathBuf,
+    /// Its records' link keys, in manifest order.
+    keys: Vec<LinkKeys>,
+    meta: Meta,
+}
+
 /// The live generation's record cache, for incremental builds.
 struct Cache {
+    /// The live generation's directory.
+    gen: PathBuf,
     records: File,
-    /// path → (manifest entry, byte offset of its first record).
-    files: HashMap<String, (ManifestEntry, u64)>,
+    /// path → (manifest entry, byte offset of its first record, index of its
+    /// first record among all the generation's records).
+    files: HashMap<String, (ManifestEntry, u64, usize)>,
     /// Paths in manifest order.
     order: Vec<String>,
     meta: Meta,
@@ -446,19 +481,43 @@ impl Cache {
         let mut files = HashMap::new();
         let mut order = Vec::new();
         let mut off = 0u64;
+        let mut first = 0usize;
         for line in man.lines() {
             let e: ManifestEntry = serde_json::from_str(&line.ok()?).ok()?;
             let bytes: u64 = e.lens.iter().map(|&l| l as u64).sum();
+            let n = e.keys.len();
             order.push(e.path.clone());
             let path = e.path.clone();
-            files.insert(path, (e, off));
+            files.insert(path, (e, off, first));
             off += bytes;
+            first += n;
         }
         Some(Cache {
+            gen: gen.to_path_buf(),
             records,
             files,
             order,
             meta,
+        })
+    }
+
+    /// What an in-place update needs of the live generation once the files
+    /// are read: its records' link keys in manifest order. `None` when a
+    /// path occurs twice (the same file passed twice): records could then
+    /// not be told apart by path.
+    fn into_previous(mut self) -> Option<Previous> {
+        if self.files.len() != self.order.len() {
+            return None;
+        }
+        let mut keys = Vec::new();
+        for path in &self.order {
+            let (e, _, _) = self.files.remove(path)?;
+            keys.extend(e.keys);
+        }
+        Some(Previous {
+            gen: self.gen,
+            keys,
+            meta: self.meta,
         })
     }
 
@@ -470,7 +529,7 @@ impl Cache {
         display: &str,
         check_hash: bool,
     ) -> std::result::Result<FileOut, Option<String>> {
-        let Some((e, off)) = self.files.get(display) else {
+        let Some((e, off, _)) = self.files.get(display) else {
             return Err(None);
         };
         let Some((size, mtime)) = file_stat(path) else {
@@ -580,7 +639,7 @@ fn clean_generations(root: &Path, keep: &[PathBuf]) {
 
 /// Fault injection for tests: with `TRIALSEARCH_ABORT_AFTER=N` set, the
 /// process aborts (like `kill -9`) after adding N documents.
-fn abort_after() -> Option<usize> {
+pub(super) fn abort_after() -> Option<usize> {
     std::env::var("TRIALSEARCH_ABORT_AFTER").ok()?.parse().ok()
 }
 
@@ -681,6 +740,9 @@ pub fn build(
     let mut ranges: Vec<(u64, u32)> = Vec::new();
     let mut offset = 0u64;
     let mut n_records = 0u64;
+    // For each record, its index in the live generation when it was taken
+    // from the cache unchanged: what an in-place update compares groups by.
+    let mut carried: Vec<Option<usize>> = Vec::new();
     for batch in files.chunks(BATCH_FILES) {
         let outs: Vec<FileOut> = batch
             .par_iter()
@@ -714,9 +776,14 @@ pub fn build(
             for (f, n) in &e.formats {
                 *summary.records.entry(f.clone()).or_default() += n;
             }
-            for (k, &len) in e.keys.iter().zip(&e.lens) {
+            let first_cached = match (&cache, out.parsed) {
+                (Some(c), false) => c.files.get(&e.path).map(|f| f.2),
+                _ => None,
+            };
+            for (j, (k, &len)) in e.keys.iter().zip(&e.lens).enumerate() {
                 keys.push(k.clone());
                 ranges.push((offset, len));
+                carried.push(first_cached.map(|f| f + j));
                 offset += len as u64;
             }
             n_records += e.keys.len() as u64;
@@ -742,7 +809,15 @@ pub fn build(
             }
         }
     }
-    drop(cache);
+    // The same path twice in the walk (overlapping arguments) would map two
+    // records to one cached record: no in-place update then.
+    let unique_paths = {
+        let mut seen = std::collections::HashSet::new();
+        files.iter().all(|(_, d)| seen.insert(d.as_str()))
+    };
+    let previous = cache
+        .filter(|_| unique_paths)
+        .and_then(Cache::into_previous);
     phase("read");
     let rec_file = rec_out
         .into_inner()
@@ -768,53 +843,53 @@ pub fn build(
         Ok(serde_json::from_slice(&json)?)
     };
 
-    // Link on the keys; merge only the groups of several records.
     let groups = merge::groups(&keys);
-    let mut order: Vec<(String, usize, Slot)> = Vec::with_capacity(groups.len());
-    for g in groups {
-        let first = g[0];
-        if g.len() == 1 {
-            order.push((
-                std::mem::take(&mut keys[first].id),
-                first,
-                Slot::Single(first),
-            ));
-        } else {
-            let members = g.iter().map(|&i| load(i)).collect::<Result<Vec<_>>>()?;
-            let t = merge_group(members);
-            order.push((t.id.clone(), first, Slot::Merged(Box::new(t))));
-        }
-    }
-    drop(keys);
-    order.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    // Derived `TS-` ids can collide (two pages, one title, sponsors that
-    // disagree): later ones take an id that also covers their source, as
-    // `merge::make_ids_unique` does for in-memory merges.
-    let mut renamed = false;
-    let mut previous = String::new();
-    for entry in order.iter_mut() {
-        let original = entry.0.clone();
-        let dup = original == previous && original.starts_with("TS-");
-        previous = original;
-        if dup {
-            let placeholder = Slot::Single(entry.1);
-            let mut t = match std::mem::replace(&mut entry.2, placeholder) {
-                Slot::Single(k) => load(k)?,
-                Slot::Merged(t) => *t,
-            };
-            t.id = crate::trial::distinct_derived_id(&t);
-            entry.0 = t.id.clone();
-            entry.2 = Slot::Merged(Box::new(t));
-            renamed = true;
-        }
-    }
-    if renamed {
-        order.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    }
-    summary.trials = order.len();
-    phase("link and merge");
+    phase("link");
 
-    let stats = write_index(&gen_dir, order, &load, opts, &phase)?;
+    // Update the live generation's segments in place when few trials
+    // changed; otherwise (or when that cannot be done exactly) write the
+    // index from the records.
+    let mut written = None;
+    if let Some(prev) = &previous {
+        let input = update::Input {
+            live: &prev.gen,
+            gen_dir: &gen_dir,
+            old_keys: &prev.keys,
+            old_meta: &prev.meta,
+            groups: &groups,
+            carried: &carried,
+            load: &load,
+            opts,
+        };
+        let why = match update::in_place(&input, &phase) {
+            Ok(update::Outcome::Done(w)) => {
+                written = Some(*w);
+                None
+            }
+            Ok(update::Outcome::Declined(why)) => Some(why.to_string()),
+            Err(e) => Some(format!("failed: {e}")),
+        };
+        if let Some(why) = why {
+            if opts.timings {
+                eprintln!("timing: no in-place update ({why}); writing the whole index");
+            }
+            clear_index_files(&gen_dir)?;
+        }
+    }
+    drop(previous);
+    drop(carried);
+    let written = match written {
+        Some(w) => w,
+        None => write_full(&gen_dir, keys, groups, &load, opts, &phase)?,
+    };
+    if let Some((removed, added)) = written.in_place {
+        summary.in_place = true;
+        summary.trials_removed = removed;
+        summary.trials_added = added;
+    }
+    summary.trials = written.ids.len();
+    write_ids(&gen_dir, &written.ids)?;
+    let stats = written.stats;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -828,6 +903,7 @@ pub fn build(
         trials: summary.trials,
         trials_per_format: stats.per_format,
         fill_rates: stats.fill.rates(),
+        fill_counts: stats.fill.counts(),
         skipped: summary.skipped.clone(),
         warnings: summary.warnings,
         build_key: key,
@@ -860,7 +936,7 @@ fn unchanged(c: &Cache, files: &[(PathBuf, String)], walk_skips: &[Skipped]) -> 
     }
     let same_files = files.iter().zip(&c.order).all(|((p, d), cached)| {
         d == cached
-            && c.files.get(d).is_some_and(|(e, _)| {
+            && c.files.get(d).is_some_and(|(e, _, _)| {
                 !e.hash.is_empty() && file_stat(p) == Some((e.size, e.mtime_ns))
             })
     });
@@ -881,11 +957,179 @@ enum Slot {
     Merged(Box<Trial>),
 }
 
+/// The ids of one trial (one link group) of a generation, stored in
+/// [`IDS`] in the order of [`merge::groups`] over the manifest's keys, so
+/// the next build can tell which documents to replace without reading
+/// them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct GroupIds {
+    /// The id the merged trial got.
+    #[serde(rename = "m")]
+    pub merged: String,
+    /// The id it was indexed under when that differs (a derived id another
+    /// trial also had, see `merge::make_ids_unique`).
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub renamed: Option<String>,
+}
+
+impl GroupIds {
+    /// The id of the indexed document.
+    pub fn indexed(&self) -> &str {
+        self.renamed.as_deref().unwrap_or(&self.merged)
+    }
+}
+
+fn write_ids(gen_dir: &Path, ids: &[GroupIds]) -> Result<()> {
+    let json = serde_json::to_vec(ids)?;
+    let packed = zstd::bulk::compress(&json, CACHE_LEVEL)
+        .map_err(|e| Error::io(format!("writing {}", gen_dir.join(IDS).display()), e))?;
+    write_file_synced(&gen_dir.join(IDS), &packed)
+}
+
+/// The live generation's [`IDS`], `None` when it is missing or unreadable
+/// (a generation of an older build: then no in-place update).
+pub(super) fn read_ids(gen_dir: &Path) -> Option<Vec<GroupIds>> {
+    let f = File::open(gen_dir.join(IDS)).ok()?;
+    let json = zstd::stream::decode_all(f).ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// Remove what a declined or failed in-place update left in the new
+/// generation (linked segments, the deleted-documents index), keeping the
+/// record cache just written.
+fn clear_index_files(gen_dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(gen_dir)
+        .map_err(|e| Error::io(format!("reading {}", gen_dir.display()), e))?;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if name == RECORDS || name == MANIFEST {
+            continue;
+        }
+        let path = e.path();
+        let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        r.map_err(|err| Error::io(format!("removing {}", path.display()), err))?;
+    }
+    Ok(())
+}
+
 /// Per-trial statistics gathered while writing.
 #[derive(Default)]
-struct WriteStats {
-    per_format: BTreeMap<String, usize>,
-    fill: FillCounter,
+pub(super) struct WriteStats {
+    pub per_format: BTreeMap<String, usize>,
+    pub fill: FillCounter,
+}
+
+impl WriteStats {
+    /// Count one trial in.
+    pub fn add(&mut self, t: &Trial) {
+        self.fill.add(t);
+        for f in formats_of(t) {
+            *self.per_format.entry(f.as_str().to_string()).or_default() += 1;
+        }
+    }
+
+    /// Count one trial out (an in-place update removing it).
+    pub fn remove(&mut self, t: &Trial) {
+        self.fill.remove(t);
+        for f in formats_of(t) {
+            if let Some(n) = self.per_format.get_mut(f.as_str()) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_format.remove(f.as_str());
+                }
+            }
+        }
+    }
+}
+
+/// The distinct formats of a trial's sources.
+fn formats_of(t: &Trial) -> Vec<Format> {
+    let mut formats: Vec<Format> = t.sources.iter().map(|s| s.format).collect();
+    formats.sort();
+    formats.dedup();
+    formats
+}
+
+/// What writing the index gave.
+pub(super) struct Written {
+    /// Ids of every trial, in link-group order (see [`GroupIds`]).
+    pub ids: Vec<GroupIds>,
+    pub stats: WriteStats,
+    /// For an in-place update: trials removed and added.
+    pub in_place: Option<(usize, usize)>,
+}
+
+/// Write the whole index from the records: merge the multi-record groups,
+/// sort by id, make derived ids unique, add every document.
+fn write_full(
+    gen_dir: &Path,
+    mut keys: Vec<LinkKeys>,
+    groups: Vec<Vec<usize>>,
+    load: &(dyn Fn(usize) -> Result<Trial> + Sync),
+    opts: &BuildOptions,
+    phase: &dyn Fn(&str),
+) -> Result<Written> {
+    // (id, first record, group, where the trial comes from)
+    let mut order: Vec<(String, usize, usize, Slot)> = Vec::with_capacity(groups.len());
+    let mut ids: Vec<GroupIds> = Vec::with_capacity(groups.len());
+    for (gi, g) in groups.into_iter().enumerate() {
+        let first = g[0];
+        if g.len() == 1 {
+            let id = std::mem::take(&mut keys[first].id);
+            ids.push(GroupIds {
+                merged: id.clone(),
+                renamed: None,
+            });
+            order.push((id, first, gi, Slot::Single(first)));
+        } else {
+            let members = g.iter().map(|&i| load(i)).collect::<Result<Vec<_>>>()?;
+            let t = merge_group(members);
+            ids.push(GroupIds {
+                merged: t.id.clone(),
+                renamed: None,
+            });
+            order.push((t.id.clone(), first, gi, Slot::Merged(Box::new(t))));
+        }
+    }
+    drop(keys);
+    order.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    // Derived `TS-` ids can collide (two pages, one title, sponsors that
+    // disagree): later ones take an id that also covers their source, as
+    // `merge::make_ids_unique` does for in-memory merges.
+    let mut renamed = false;
+    let mut previous = String::new();
+    for entry in order.iter_mut() {
+        let original = entry.0.clone();
+        let dup = original == previous && original.starts_with("TS-");
+        previous = original;
+        if dup {
+            let placeholder = Slot::Single(entry.1);
+            let mut t = match std::mem::replace(&mut entry.3, placeholder) {
+                Slot::Single(k) => load(k)?,
+                Slot::Merged(t) => *t,
+            };
+            t.id = crate::trial::distinct_derived_id(&t);
+            entry.0 = t.id.clone();
+            ids[entry.2].renamed = Some(t.id.clone());
+            entry.3 = Slot::Merged(Box::new(t));
+            renamed = true;
+        }
+    }
+    if renamed {
+        order.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    }
+    phase("merge");
+    let slots = order.into_iter().map(|(_, _, _, slot)| slot).collect();
+    let stats = write_index(gen_dir, slots, load, opts, phase)?;
+    Ok(Written {
+        ids,
+        stats,
+        in_place: None,
+    })
 }
 
 fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -898,24 +1142,15 @@ fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn write_index(
     gen_dir: &Path,
-    order: Vec<(String, usize, Slot)>,
+    order: Vec<Slot>,
     load: &(dyn Fn(usize) -> Result<Trial> + Sync),
     opts: &BuildOptions,
     phase: &dyn Fn(&str),
 ) -> Result<WriteStats> {
     let (schema, fields) = build_schema();
-    let settings = tantivy::IndexSettings {
-        docstore_compression: opts.compressor(),
-        docstore_blocksize: if opts.docstore_block > 0 {
-            opts.docstore_block
-        } else {
-            DOCSTORE_BLOCK
-        },
-        ..Default::default()
-    };
     let index = tantivy::Index::builder()
         .schema(schema)
-        .settings(settings)
+        .settings(opts.index_settings())
         .create_in_dir(gen_dir)?;
     analyzer::register(&index);
     let budget = if opts.writer_memory > 0 {
@@ -945,7 +1180,7 @@ fn write_index(
         // tokenize and invert.
         let docs: Vec<(Trial, tantivy::TantivyDocument)> = batch
             .into_par_iter()
-            .map(|(_, _, slot)| -> Result<_> {
+            .map(|slot| -> Result<_> {
                 let t = match slot {
                     Slot::Single(i) => {
                         let mut t = load(i)?;
@@ -962,13 +1197,7 @@ fn write_index(
             if abort == Some(n) {
                 std::process::abort();
             }
-            stats.fill.add(&t);
-            let mut formats: Vec<Format> = t.sources.iter().map(|s| s.format).collect();
-            formats.sort();
-            formats.dedup();
-            for f in formats {
-                *stats.per_format.entry(f.as_str().to_string()).or_default() += 1;
-            }
+            stats.add(&t);
             writer.add_document(d)?;
             n += 1;
         }
@@ -1030,6 +1259,39 @@ impl FillCounter {
         for (c, (_, p)) in self.filled.iter_mut().zip(PROBES.iter()) {
             *c += p(t) as usize;
         }
+    }
+
+    /// Count one trial out.
+    pub fn remove(&mut self, t: &Trial) {
+        self.n = self.n.saturating_sub(1);
+        for (c, (_, p)) in self.filled.iter_mut().zip(PROBES.iter()) {
+            if p(t) {
+                *c = c.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Per field, the trials counted where it is filled (kept in the build
+    /// summary so an in-place update can adjust the rates exactly).
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        PROBES
+            .iter()
+            .zip(self.filled)
+            .map(|((name, _), filled)| (name.to_string(), filled))
+            .collect()
+    }
+
+    /// A counter of `n` trials with the given [`FillCounter::counts`];
+    /// `None` when a field is missing (a summary of an older build).
+    pub fn from_counts(counts: &BTreeMap<String, usize>, n: usize) -> Option<FillCounter> {
+        let mut c = FillCounter {
+            n,
+            ..Default::default()
+        };
+        for (slot, (name, _)) in c.filled.iter_mut().zip(PROBES.iter()) {
+            *slot = *counts.get(*name)?;
+        }
+        Some(c)
     }
 
     /// Per field, the share of trials counted where it is filled.

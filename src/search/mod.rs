@@ -21,7 +21,10 @@ use collector::{FacetField, SortBy, TopAndFacets};
 use query::{Area, Scope};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    Bm25StatisticsProvider, BooleanQuery, ConstScoreQuery, EnableScoring, Explanation, Occur,
+    Query, TermQuery,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
@@ -158,27 +161,97 @@ pub struct Searcher {
     reader: IndexReader,
     fields: Fields,
     meta: Meta,
+    /// The deleted-documents index of an index updated in place.
+    deleted: Option<IndexReader>,
+}
+
+/// Statistics of the live documents only. A document deleted by an
+/// in-place update still counts in its segment's statistics (document count,
+/// document frequencies, field lengths) until the segment is merged; its
+/// copy in the deleted-documents index is subtracted, so scores, snippet
+/// weights and spelling suggestions equal those of a freshly written index.
+struct LiveStats<'a> {
+    searcher: &'a tantivy::Searcher,
+    deleted: Option<tantivy::Searcher>,
+}
+
+impl LiveStats<'_> {
+    /// Live documents containing `term`.
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let all = self.searcher.doc_freq(term)?;
+        Ok(match &self.deleted {
+            Some(d) => all.saturating_sub(d.doc_freq(term)?),
+            None => all,
+        })
+    }
+
+    /// Scoring with these statistics.
+    fn scoring(&self) -> EnableScoring<'_> {
+        EnableScoring::enabled_from_statistics_provider(self, self.searcher)
+    }
+
+    /// Run a query with these statistics.
+    fn search<C: tantivy::collector::Collector>(
+        &self,
+        q: &dyn Query,
+        c: &C,
+    ) -> tantivy::Result<C::Fruit> {
+        self.searcher.search_with_statistics_provider(q, c, self)
+    }
+
+    /// `Query::explain`, with these statistics.
+    fn explain(&self, q: &dyn Query, addr: DocAddress) -> tantivy::Result<Explanation> {
+        let w = q.weight(self.scoring())?;
+        w.explain(self.searcher.segment_reader(addr.segment_ord), addr.doc_id)
+    }
+}
+
+impl Bm25StatisticsProvider for LiveStats<'_> {
+    fn total_num_tokens(&self, field: tantivy::schema::Field) -> tantivy::Result<u64> {
+        let all = Bm25StatisticsProvider::total_num_tokens(self.searcher, field)?;
+        Ok(match &self.deleted {
+            Some(d) => all.saturating_sub(Bm25StatisticsProvider::total_num_tokens(d, field)?),
+            None => all,
+        })
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        let all = Bm25StatisticsProvider::total_num_docs(self.searcher)?;
+        Ok(match &self.deleted {
+            Some(d) => all.saturating_sub(Bm25StatisticsProvider::total_num_docs(d)?),
+            None => all,
+        })
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        LiveStats::doc_freq(self, term)
+    }
 }
 
 impl Searcher {
     /// Open the live generation of an index directory.
     pub fn open(dir: &IndexDir) -> Result<Searcher> {
-        let (index, fields, meta) = dir.open()?;
+        let opened = dir.open()?;
         // Segment files are opened here: a damaged one is a damaged index
         // (with the rebuild hint), not a "search engine" error.
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(|e: tantivy::TantivyError| Error::BadIndex {
-                path: dir.root().to_path_buf(),
-                reason: e.to_string().chars().take(160).collect(),
-            })?;
+        let open_reader = |index: &tantivy::Index| -> Result<IndexReader> {
+            index
+                .reader_builder()
+                .reload_policy(ReloadPolicy::Manual)
+                .try_into()
+                .map_err(|e: tantivy::TantivyError| Error::BadIndex {
+                    path: dir.root().to_path_buf(),
+                    reason: e.to_string().chars().take(160).collect(),
+                })
+        };
+        let reader = open_reader(&opened.index)?;
+        let deleted = opened.deleted.as_ref().map(open_reader).transpose()?;
         Ok(Searcher {
-            index,
+            index: opened.index,
             reader,
-            fields,
-            meta,
+            fields: opened.fields,
+            meta: opened.meta,
+            deleted,
         })
     }
 
@@ -200,6 +273,13 @@ impl Searcher {
     /// Number of trials in the index.
     pub fn num_trials(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    fn live_stats<'a>(&self, searcher: &'a tantivy::Searcher) -> LiveStats<'a> {
+        LiveStats {
+            searcher,
+            deleted: self.deleted.as_ref().map(IndexReader::searcher),
+        }
     }
 
     fn filter_clauses(&self, f: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
@@ -314,7 +394,7 @@ impl Searcher {
     /// rarely hit the first letter, and keeping it makes the dictionary walk
     /// a short range scan. `None` when the word matches something as typed:
     /// a rare word is not a typo.
-    fn correct(&self, searcher: &tantivy::Searcher, word: &str) -> Option<String> {
+    fn correct(&self, stats: &LiveStats, word: &str) -> Option<String> {
         let mut folded = String::new();
         crate::index::analyzer::fold(word, &mut folded);
         let n = folded.chars().count();
@@ -332,7 +412,7 @@ impl Searcher {
             for alts in crate::index::analyzer::analyze_positions(word, a.stemmed) {
                 for t in alts {
                     let term = Term::from_field_text(a.field, &t);
-                    if searcher.doc_freq(&term).unwrap_or(0) > 0 {
+                    if stats.doc_freq(&term).unwrap_or(0) > 0 {
                         return None;
                     }
                 }
@@ -342,8 +422,11 @@ impl Searcher {
         let first = folded.chars().next()?;
         let lo = first.to_string();
         let hi = ((first as u8) + 1) as char;
-        let mut found: BTreeMap<String, usize> = BTreeMap::new();
-        for seg in searcher.segment_readers() {
+        // Candidate → (edit distance, documents containing it), the counts
+        // summed over segments so that the choice does not depend on how
+        // the index is split into segments.
+        let mut found: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+        for seg in stats.searcher.segment_readers() {
             let Ok(inv) = seg.inverted_index(self.fields.spell) else {
                 continue;
             };
@@ -365,16 +448,23 @@ impl Searcher {
                     continue;
                 }
                 if let Some(d) = edit_distance(&folded, cand, max_dist) {
-                    let df = stream.value().doc_freq as usize;
-                    // Closer candidates first, then the more common.
-                    let rank = (max_dist - d) * 1_000_000 + df;
-                    let e = found.entry(cand.to_string()).or_insert(0);
-                    *e = (*e).max(rank);
+                    let e = found.entry(cand.to_string()).or_insert((d, 0));
+                    e.1 += u64::from(stream.value().doc_freq);
                 }
             }
         }
+        if let Some(deleted) = &stats.deleted {
+            // A word only deleted documents had is no suggestion.
+            for (w, (_, df)) in found.iter_mut() {
+                let term = Term::from_field_text(self.fields.spell, w);
+                *df = df.saturating_sub(deleted.doc_freq(&term).unwrap_or(0));
+            }
+            found.retain(|_, (_, df)| *df > 0);
+        }
+        // Closer candidates first, then the more common.
         found
             .into_iter()
+            .map(|(w, (d, df))| (w, (max_dist - d) as u64 * 1_000_000 + df))
             .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
             .map(|(w, _)| w)
     }
@@ -383,7 +473,8 @@ impl Searcher {
     pub fn search(&self, req: &Request) -> Result<SearchResult> {
         let limit = req.limit.clamp(1, 10_000);
         let searcher = self.reader.searcher();
-        let m = self.collect(&searcher, req, req.offset.saturating_add(limit))?;
+        let stats = self.live_stats(&searcher);
+        let m = self.collect(&stats, req, req.offset.saturating_add(limit))?;
         let (parsed, q, fruit, notes) = (m.parsed, m.query, m.fruit, m.notes);
         let page: Vec<_> = fruit.top.into_iter().skip(req.offset).take(limit).collect();
         // Highlight the words typed first; synonyms only where they alone matched.
@@ -391,8 +482,8 @@ impl Searcher {
             let mut literal = parsed.clone();
             literal.strip_expansions();
             let lit_q = query::build(&self.fields, &literal, false);
-            let mut gens = self.snippet_generators(&searcher, &*lit_q)?;
-            gens.extend(self.snippet_generators(&searcher, &*q)?);
+            let mut gens = self.snippet_generators(&stats, &*lit_q)?;
+            gens.extend(self.snippet_generators(&stats, &*q)?);
             Some(gens)
         } else {
             None
@@ -413,7 +504,7 @@ impl Searcher {
                     if !matches_doc(&searcher, &*p.query, cand.addr) {
                         return None;
                     }
-                    let v = p.query.explain(&searcher, cand.addr).ok()?.value();
+                    let v = stats.explain(&*p.query, cand.addr).ok()?.value();
                     (v > 0.0).then(|| Contribution {
                         field: p.field.clone(),
                         text: p.text.clone(),
@@ -466,9 +557,9 @@ impl Searcher {
 
     /// Parse the request, run it (relaxed when a long query matches
     /// nothing) and keep the best `top` candidates and the facet counts.
-    fn collect(&self, searcher: &tantivy::Searcher, req: &Request, top: usize) -> Result<Matches> {
+    fn collect(&self, stats: &LiveStats, req: &Request, top: usize) -> Result<Matches> {
         let syn = synonyms::Synonyms::builtin();
-        let speller = |w: &str| self.correct(searcher, w);
+        let speller = |w: &str| self.correct(stats, w);
         let mut parsed = query::parse_with(&req.text, syn, Some(&speller))?;
         let mut notes = parsed.notes.clone();
         let collector = TopAndFacets {
@@ -488,7 +579,7 @@ impl Searcher {
             let main = query::build(&self.fields, pq, soft);
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
             clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
-            let top = searcher.search(
+            let top = stats.search(
                 &BooleanQuery::new(clauses),
                 &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
             )?;
@@ -521,9 +612,9 @@ impl Searcher {
             Box::new(BooleanQuery::new(clauses))
         };
         let q = make(soft);
-        let fruit = searcher.search(&*q, &collector)?;
+        let fruit = stats.search(&*q, &collector)?;
         if soft && fruit.total > 0 {
-            let strict = searcher.search(&*make(false), &tantivy::collector::Count)?;
+            let strict = stats.search(&*make(false), &tantivy::collector::Count)?;
             if strict == 0 {
                 notes.push(
                     "no trial matches every word; showing trials that match all but one".into(),
@@ -602,7 +693,7 @@ impl Searcher {
     ) -> Result<usize> {
         let searcher = self.reader.searcher();
         let all = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
-        let m = self.collect(&searcher, req, all.max(1))?;
+        let m = self.collect(&self.live_stats(&searcher), req, all.max(1))?;
         let mut n = 0;
         for cand in m.fruit.top.into_iter().skip(req.offset) {
             each(self.load(&searcher, cand.addr)?)?;
@@ -613,7 +704,7 @@ impl Searcher {
 
     fn snippet_generators(
         &self,
-        searcher: &tantivy::Searcher,
+        stats: &LiveStats,
         q: &dyn Query,
     ) -> Result<Vec<(&'static str, SnippetGenerator)>> {
         let f = &self.fields;
@@ -645,7 +736,7 @@ impl Searcher {
                 let Some(text) = value.as_str() else {
                     continue;
                 };
-                let df = searcher.doc_freq(term)?;
+                let df = stats.doc_freq(term)?;
                 if df > 0 {
                     terms_text.insert(text.to_string(), 1.0 / (1.0 + df as f32));
                 }
