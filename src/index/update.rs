@@ -18,18 +18,21 @@
 //!   sharing the derived id. When a changed trial is among them, the update
 //!   is declined and the whole index written, which is rare and exact.
 //! * BM25 statistics (document count, document frequencies, field lengths)
-//!   count a deleted document until its segment is merged away. The deleted
-//!   documents of the kept base segment are indexed again into a small side
-//!   index ([`DELETED`]) whose statistics the searcher subtracts, so scores,
+//!   count a deleted document until its segment is merged. The deleted
+//!   documents of the base segment are indexed again into a small side index
+//!   ([`DELETED`]) whose statistics the searcher subtracts, so scores,
 //!   snippets and spelling suggestions are those of a fresh index.
+//! * A segment with deletions is never merged: tantivy then only estimates
+//!   the merged field lengths from the lossy per-document norms, and scores
+//!   drift in the fourth digit.
 //!
-//! Layout after an update: the base segment (the live generation's largest,
-//! with its deletions) and one delta segment (the other segments and the new
-//! documents, merged, which drops their deleted documents). A query over two
-//! segments is slower than over one, and the side index grows with every
-//! update, so when deleted and delta documents together pass
-//! [`MERGE_PERCENT`] of the index everything is merged into one segment and
-//! the side index goes.
+//! Layout: the base segment (the one a full write produced, with its
+//! deletions) and one delta segment holding every document added since,
+//! kept free of deletions: new documents are merged into it, and when one
+//! of its documents is replaced the whole delta is written again (it is
+//! small). When deleted plus delta documents pass [`COMPACT_PERCENT`] of the
+//! index, the update is declined and the whole index written from the
+//! record cache, which drops the deletions.
 
 use super::build::{
     abort_after, read_ids, BuildOptions, FillCounter, GroupIds, WriteStats, Written,
@@ -50,18 +53,15 @@ use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-/// Above this share of trials removed plus added (percent of the index),
-/// the whole index is written instead: the update would cost about as much,
-/// and a fresh index has no deletions.
-pub const MAX_CHANGED_PERCENT: usize = 20;
-
-/// When deleted documents of the base segment plus documents of the delta
-/// segment pass this share of the index (percent), an update ends by merging
-/// every segment into one.
-pub const MERGE_PERCENT: usize = 10;
+/// When the base segment's deleted documents plus the delta segment's
+/// documents would pass this share of the index (percent), the whole index
+/// is written instead. Bounds the wasted space, the side index and the
+/// delta (rewritten when touched); a full write every 10% of churn costs
+/// a few percent of a build per update, amortized.
+pub const COMPACT_PERCENT: usize = 10;
 
 /// Writer memory of an update: the documents added are at most
-/// [`MAX_CHANGED_PERCENT`] of the index, written by one thread.
+/// [`COMPACT_PERCENT`] of the index, written by one thread.
 const WRITER_MEMORY: usize = 128 << 20;
 /// Writer memory of the deleted-documents index (tantivy's minimum is 15 MB).
 const DELETED_WRITER_MEMORY: usize = 16 << 20;
@@ -133,7 +133,7 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
     }
     let removed: Vec<usize> = (0..old_groups.len()).filter(|&og| !kept[og]).collect();
     let size = inp.groups.len().max(old_groups.len()).max(1);
-    if (changed.len() + removed.len()) * 100 > size * MAX_CHANGED_PERCENT {
+    if (changed.len() + removed.len()) * 100 > size * COMPACT_PERCENT {
         return Ok(Declined("too many trials changed"));
     }
 
@@ -202,24 +202,48 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
     }
 
     // The base segment keeps its deletions (tracked by the deleted-documents
-    // index); everything else is merged into one delta segment.
+    // index); the other segments make up the delta, which has none.
     let metas = live.searchable_segment_metas()?;
     let Some(base) = metas.iter().max_by_key(|m| m.max_doc()) else {
         return Ok(Declined("the live index is empty"));
     };
     let base_id = base.id();
-    let deleted_now: u64 = metas.iter().map(|m| u64::from(m.num_deleted_docs())).sum();
     let old_deleted_index = open_deleted(inp.live)?;
     let tracked = old_deleted_index.as_ref().map_or(Ok(0), count_docs)?;
-    // Deletions outside the base, or not all tracked, would be miscounted:
-    // merging everything then drops them all.
-    let consistent = deleted_now == u64::from(base.num_deleted_docs()) && tracked == deleted_now;
+    let delta_clean = metas.iter().all(|m| m.id() == base_id || !m.has_deletes());
+    if !delta_clean || tracked != u64::from(base.num_deleted_docs()) {
+        return Ok(Declined("the live index has deletions it does not track"));
+    }
+    let total = inp.groups.len();
     let gone_from_base = gone.iter().filter(|(s, _)| *s == base_id).count();
     let base_deleted = base.num_deleted_docs() as usize + gone_from_base;
     let base_alive = (base.num_docs() as usize).saturating_sub(gone_from_base);
-    let delta = inp.groups.len().saturating_sub(base_alive);
-    let merge_all =
-        !consistent || (base_deleted + delta) * 100 > inp.groups.len().max(1) * MERGE_PERCENT;
+    let delta = total.saturating_sub(base_alive);
+    if (base_deleted + delta) * 100 > total.max(1) * COMPACT_PERCENT {
+        return Ok(Declined("deleted and delta documents add up: compacting"));
+    }
+    drop(metas);
+    // A replaced document of the delta: the delta is written again, its
+    // other documents deleted and added back, so that no segment but the
+    // base ever has deletions.
+    let mut again: Vec<Trial> = Vec::new();
+    if gone.len() > gone_from_base {
+        let replaced: HashSet<&str> = removed.iter().map(|&og| old_ids[og].indexed()).collect();
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            if seg.segment_id() == base_id {
+                continue;
+            }
+            for doc in seg.doc_ids_alive() {
+                let t = stored_trial(&searcher, &fields, DocAddress::new(ord as u32, doc))?;
+                if !replaced.contains(t.id.as_str()) {
+                    if alive_with_id(&searcher, &fields, &t.id)? != 1 {
+                        return Ok(Declined("a trial id does not name exactly one document"));
+                    }
+                    again.push(t);
+                }
+            }
+        }
+    }
     drop(searcher);
     drop(reader);
 
@@ -237,8 +261,12 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
     for &og in &removed {
         writer.delete_term(id_term(&fields, old_ids[og].indexed()));
     }
+    for t in &again {
+        writer.delete_term(id_term(&fields, &t.id));
+    }
     let docs = added
         .par_iter()
+        .chain(again.par_iter())
         .map(|t| to_document(&fields, t))
         .collect::<serde_json::Result<Vec<_>>>()?;
     let abort = abort_after();
@@ -251,29 +279,28 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
     writer.commit()?;
     phase("update segments");
     // Segment metas are let go before merging: tantivy keeps the files of
-    // every segment whose meta is still held, and the merged-away files
-    // would stay (and be linked into every later generation).
-    let (to_merge, with_deletes) = {
+    // every segment whose meta is still held, and merged-away files would
+    // stay (and be linked into every later generation).
+    let (delta_ids, delta_deletes) = {
         let segments = index.searchable_segment_metas()?;
-        let picked: Vec<_> = segments
-            .iter()
-            .filter(|m| merge_all || m.id() != base_id)
-            .collect();
-        let ids: Vec<SegmentId> = picked.iter().map(|m| m.id()).collect();
-        (ids, picked.iter().any(|m| m.has_deletes()))
+        let delta: Vec<_> = segments.iter().filter(|m| m.id() != base_id).collect();
+        let ids: Vec<SegmentId> = delta.iter().map(|m| m.id()).collect();
+        (ids, delta.iter().any(|m| m.has_deletes()))
     };
-    if to_merge.len() > 1 || with_deletes {
-        writer.merge(&to_merge).wait()?;
+    if delta_deletes {
+        return Err(Error::BadIndex {
+            path: inp.gen_dir.to_path_buf(),
+            reason: "an in-place update left deletions in the delta segment".into(),
+        });
+    }
+    if delta_ids.len() > 1 {
+        writer.merge(&delta_ids).wait()?;
         writer.garbage_collect_files().wait()?;
     }
     writer.wait_merging_threads()?;
-    phase(if merge_all {
-        "merge all segments"
-    } else {
-        "merge the delta segment"
-    });
+    phase("merge the delta segment");
 
-    if !merge_all && base_deleted > 0 {
+    if base_deleted > 0 {
         let dir = inp.gen_dir.join(DELETED);
         fs::create_dir(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let deleted = match &old_deleted_index {
@@ -292,6 +319,7 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
         for (_, t) in gone.iter().filter(|(s, _)| *s == base_id) {
             w.add_document(to_document(&fields, t)?)?;
         }
+        // The side index never has deletions, so merging it is exact.
         w.commit()?;
         let ids = deleted.searchable_segment_ids()?;
         if ids.len() > 1 {
@@ -392,6 +420,12 @@ fn shares_derived_id(ids: &[GroupIds], which: &[usize]) -> bool {
 /// `schema::to_document` indexes it.
 fn id_term(fields: &Fields, id: &str) -> Term {
     Term::from_field_text(fields.id_exact, &id.to_lowercase())
+}
+
+/// Live documents a trial id names.
+fn alive_with_id(searcher: &tantivy::Searcher, fields: &Fields, id: &str) -> Result<usize> {
+    let q = TermQuery::new(id_term(fields, id), IndexRecordOption::Basic);
+    Ok(searcher.search(&q, &tantivy::collector::Count)?)
 }
 
 /// The trial a document was made from.
