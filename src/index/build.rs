@@ -165,7 +165,16 @@ pub struct ManifestEntry {
     /// blake3 of the content, hex ("" when the file could not be read).
     #[serde(default)]
     pub hash: String,
-    /// Byte length of each record's frame in [`RECORDS`].
+    /// The record pack holding its records, a file of the generation's
+    /// directory: absent for [`RECORDS`], written by the generation's own
+    /// build; else a pack of an earlier generation, linked in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<String>,
+    /// Byte offset of its first record in the pack (absent in manifests of
+    /// older builds, whose records follow each other in manifest order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// Byte length of each record's frame in its pack.
     #[serde(default)]
     pub lens: Vec<u32>,
     /// Link keys of each record.
@@ -399,12 +408,35 @@ fn read_one(path: &Path, display: &str, limits: &Limits) -> ParsedFile {
 }
 
 /// A file's contribution to the new generation: its manifest entry and its
-/// records' lines, concatenated.
+/// records' frames, concatenated (none when they stay in a linked pack).
 struct FileOut {
     entry: ManifestEntry,
     lines: Vec<u8>,
     parsed: bool,
 }
+
+/// A generation's record pack, when linked into a later generation: the
+/// generation's own [`RECORDS`] gets the generation's name, so that packs
+/// of several generations can sit side by side.
+fn linked_pack_name(gen: &Path, pack: &str) -> String {
+    if pack != RECORDS {
+        return pack.to_string();
+    }
+    let name = gen
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("records.{name}.zst")
+}
+
+/// Whether a file of a generation is a record pack, its own or linked.
+fn is_pack(name: &str) -> bool {
+    name == RECORDS || (name.starts_with("records.") && name.ends_with(".zst"))
+}
+
+/// Linked record packs a generation may have before the next build copies
+/// the live records into one pack again.
+const MAX_PACKS: usize = 16;
 
 /// Parse a file and serialize its records (runs on a rayon worker).
 fn parse_file(path: &Path, display: &str, limits: &Limits, hash: Option<String>) -> FileOut {
@@ -458,13 +490,23 @@ struct Previous {
 }
 
 /// The live generation's record cache, for incremental builds.
+///
+/// Records are never copied from one generation to the next while that can
+/// be helped: record packs are immutable once written, so the new
+/// generation hard-links the live one's packs and writes only the records
+/// of the files it read into a pack of its own. When packs pile up or are
+/// mostly records of files changed since ([`MAX_PACKS`], a quarter dead),
+/// the live records are copied into the new generation's pack instead.
 struct Cache {
     /// The live generation's directory.
     gen: PathBuf,
-    records: File,
-    /// path → (manifest entry, byte offset of its first record, index of its
+    /// Pack name (in the live generation) → the open file.
+    packs: HashMap<String, File>,
+    /// Link the packs (else copy the records).
+    link: bool,
+    /// path → (manifest entry, its pack and offset filled in, index of its
     /// first record among all the generation's records).
-    files: HashMap<String, (ManifestEntry, u64, usize)>,
+    files: HashMap<String, (ManifestEntry, usize)>,
     /// Paths in manifest order.
     order: Vec<String>,
     meta: Meta,
@@ -476,29 +518,71 @@ impl Cache {
         if meta.build_key != build_key || meta.schema_version != schema::SCHEMA_VERSION {
             return None;
         }
-        let records = File::open(gen.join(RECORDS)).ok()?;
         let man = BufReader::new(zstd::Decoder::new(File::open(gen.join(MANIFEST)).ok()?).ok()?);
         let mut files = HashMap::new();
         let mut order = Vec::new();
-        let mut off = 0u64;
+        let mut packs: HashMap<String, File> = HashMap::new();
+        // Bytes of live records per pack.
+        let mut used: HashMap<String, u64> = HashMap::new();
+        let mut own_off = 0u64;
         let mut first = 0usize;
         for line in man.lines() {
-            let e: ManifestEntry = serde_json::from_str(&line.ok()?).ok()?;
+            let mut e: ManifestEntry = serde_json::from_str(&line.ok()?).ok()?;
             let bytes: u64 = e.lens.iter().map(|&l| l as u64).sum();
+            let pack = e.pack.clone().unwrap_or_else(|| RECORDS.to_string());
+            if e.offset.is_none() {
+                e.offset = Some(own_off);
+                own_off = own_off.checked_add(bytes)?;
+            }
+            if !packs.contains_key(&pack) {
+                // A pack name is a plain file name of the generation.
+                if pack.contains('/') || pack.starts_with('.') {
+                    return None;
+                }
+                packs.insert(pack.clone(), File::open(gen.join(&pack)).ok()?);
+            }
+            *used.entry(pack.clone()).or_default() += bytes;
+            e.pack = Some(pack);
             let n = e.keys.len();
             order.push(e.path.clone());
             let path = e.path.clone();
-            files.insert(path, (e, off, first));
-            off += bytes;
+            files.insert(path, (e, first));
             first += n;
         }
+        let size: u64 = packs
+            .values()
+            .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+            .sum();
+        let live: u64 = used.values().sum();
+        let link = packs.len() < MAX_PACKS && live * 4 >= size * 3;
         Some(Cache {
             gen: gen.to_path_buf(),
-            records,
+            packs,
+            link,
             files,
             order,
             meta,
         })
+    }
+
+    /// Link the live generation's packs into the new generation's
+    /// directory (copy them where hard links fail). Returns their names
+    /// there with the open files.
+    fn link_packs(&self, gen_dir: &Path) -> Result<Vec<(String, File)>> {
+        let mut out = Vec::new();
+        for name in self.packs.keys() {
+            let (from, linked) = (self.gen.join(name), linked_pack_name(&self.gen, name));
+            let to = gen_dir.join(&linked);
+            if fs::hard_link(&from, &to).is_err() {
+                fs::copy(&from, &to)
+                    .map_err(|e| Error::io(format!("copying {}", from.display()), e))?;
+            }
+            let f =
+                File::open(&to).map_err(|e| Error::io(format!("reading {}", to.display()), e))?;
+            out.push((linked, f));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 
     /// What an in-place update needs of the live generation once the files
@@ -511,7 +595,7 @@ impl Cache {
         }
         let mut keys = Vec::new();
         for path in &self.order {
-            let (e, _, _) = self.files.remove(path)?;
+            let (e, _) = self.files.remove(path)?;
             keys.extend(e.keys);
         }
         Some(Previous {
@@ -529,7 +613,7 @@ impl Cache {
         display: &str,
         check_hash: bool,
     ) -> std::result::Result<FileOut, Option<String>> {
-        let Some((e, off, _)) = self.files.get(display) else {
+        let Some((e, _)) = self.files.get(display) else {
             return Err(None);
         };
         let Some((size, mtime)) = file_stat(path) else {
@@ -549,11 +633,22 @@ impl Cache {
             }
             entry.mtime_ns = mtime;
         }
+        let pack = e.pack.as_deref().unwrap_or(RECORDS);
+        if self.link {
+            entry.pack = Some(linked_pack_name(&self.gen, pack));
+            return Ok(FileOut {
+                entry,
+                lines: Vec::new(),
+                parsed: false,
+            });
+        }
         let len: u64 = e.lens.iter().map(|&l| l as u64).sum();
         let mut lines = vec![0u8; len as usize];
-        self.records
-            .read_exact_at(&mut lines, *off)
+        let file = self.packs.get(pack).ok_or(None)?;
+        file.read_exact_at(&mut lines, e.offset.unwrap_or(0))
             .map_err(|_| None)?;
+        entry.pack = None;
+        entry.offset = None;
         Ok(FileOut {
             entry,
             lines,
@@ -737,14 +832,30 @@ pub fn build(
     let bar = progress_bar(opts.progress, files.len() as u64);
     let limits = opts.limits;
     let mut keys: Vec<LinkKeys> = Vec::new();
-    let mut ranges: Vec<(u64, u32)> = Vec::new();
+    // Where each record is: (pack, byte offset, length). Pack 0 is the new
+    // generation's own; the others are linked from the live generation.
+    let mut ranges: Vec<(u32, u64, u32)> = Vec::new();
+    let mut packs: Vec<(String, Option<File>)> = vec![(RECORDS.to_string(), None)];
+    if let Some(c) = cache.as_ref().filter(|c| c.link) {
+        packs.extend(
+            c.link_packs(&gen_dir)?
+                .into_iter()
+                .map(|(n, f)| (n, Some(f))),
+        );
+    }
+    let pack_index: HashMap<String, u32> = packs
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.clone(), i as u32))
+        .collect();
+    let mut pack_used = vec![false; packs.len()];
     let mut offset = 0u64;
     let mut n_records = 0u64;
     // For each record, its index in the live generation when it was taken
     // from the cache unchanged: what an in-place update compares groups by.
     let mut carried: Vec<Option<usize>> = Vec::new();
     for batch in files.chunks(BATCH_FILES) {
-        let outs: Vec<FileOut> = batch
+        let mut outs: Vec<FileOut> = batch
             .par_iter()
             .map(|(p, d)| {
                 let hash = match cache.as_ref().map(|c| c.reuse(p, d, true)) {
@@ -755,7 +866,19 @@ pub fn build(
                 parse_file(p, d, &limits, hash)
             })
             .collect();
-        for out in outs {
+        for out in outs.iter_mut() {
+            // Records in a linked pack stay there; the others go to ours.
+            let at = match out.entry.pack.as_deref().and_then(|p| pack_index.get(p)) {
+                Some(&i) if out.lines.is_empty() && !out.parsed && !out.entry.lens.is_empty() => {
+                    (i, out.entry.offset.unwrap_or(0))
+                }
+                _ => {
+                    out.entry.pack = None;
+                    out.entry.offset = Some(offset);
+                    (0, offset)
+                }
+            };
+            pack_used[at.0 as usize] = true;
             let e = &out.entry;
             for w in &e.warnings {
                 on_message(Message::Warning(&e.path, w));
@@ -777,14 +900,18 @@ pub fn build(
                 *summary.records.entry(f.clone()).or_default() += n;
             }
             let first_cached = match (&cache, out.parsed) {
-                (Some(c), false) => c.files.get(&e.path).map(|f| f.2),
+                (Some(c), false) => c.files.get(&e.path).map(|f| f.1),
                 _ => None,
             };
+            let mut pos = at.1;
             for (j, (k, &len)) in e.keys.iter().zip(&e.lens).enumerate() {
                 keys.push(k.clone());
-                ranges.push((offset, len));
+                ranges.push((at.0, pos, len));
                 carried.push(first_cached.map(|f| f + j));
-                offset += len as u64;
+                pos += len as u64;
+            }
+            if at.0 == 0 {
+                offset = pos;
             }
             n_records += e.keys.len() as u64;
             rec_out
@@ -832,14 +959,26 @@ pub fn build(
         .map_err(|e| io("writing", &man_path, e))?
         .sync_all()
         .map_err(|e| io("writing", &man_path, e))?;
-    let store = File::open(&rec_path).map_err(|e| io("reading", &rec_path, e))?;
+    packs[0].1 = Some(File::open(&rec_path).map_err(|e| io("reading", &rec_path, e))?);
+    // A linked pack none of whose records is live any more goes.
+    for (i, (name, file)) in packs.iter_mut().enumerate().skip(1) {
+        if !pack_used[i] {
+            *file = None;
+            let p = gen_dir.join(name.as_str());
+            fs::remove_file(&p).map_err(|e| io("removing", &p, e))?;
+        }
+    }
     let load = |i: usize| -> Result<Trial> {
-        let (off, len) = ranges[i];
+        let (pack, off, len) = ranges[i];
+        let (name, file) = &packs[pack as usize];
+        let path = gen_dir.join(name);
+        let file = file
+            .as_ref()
+            .ok_or_else(|| io("reading", &path, std::io::ErrorKind::NotFound.into()))?;
         let mut buf = vec![0u8; len as usize];
-        store
-            .read_exact_at(&mut buf, off)
-            .map_err(|e| io("reading", &rec_path, e))?;
-        let json = zstd::stream::decode_all(&buf[..]).map_err(|e| io("reading", &rec_path, e))?;
+        file.read_exact_at(&mut buf, off)
+            .map_err(|e| io("reading", &path, e))?;
+        let json = zstd::stream::decode_all(&buf[..]).map_err(|e| io("reading", &path, e))?;
         Ok(serde_json::from_slice(&json)?)
     };
 
@@ -936,7 +1075,7 @@ fn unchanged(c: &Cache, files: &[(PathBuf, String)], walk_skips: &[Skipped]) -> 
     }
     let same_files = files.iter().zip(&c.order).all(|((p, d), cached)| {
         d == cached
-            && c.files.get(d).is_some_and(|(e, _, _)| {
+            && c.files.get(d).is_some_and(|(e, _)| {
                 !e.hash.is_empty() && file_stat(p) == Some((e.size, e.mtime_ns))
             })
     });
@@ -996,13 +1135,13 @@ pub(super) fn read_ids(gen_dir: &Path) -> Option<Vec<GroupIds>> {
 
 /// Remove what a declined or failed in-place update left in the new
 /// generation (linked segments, the deleted-documents index), keeping the
-/// record cache just written.
+/// record cache just written and the packs it refers to.
 fn clear_index_files(gen_dir: &Path) -> Result<()> {
     let entries = fs::read_dir(gen_dir)
         .map_err(|e| Error::io(format!("reading {}", gen_dir.display()), e))?;
     for e in entries.flatten() {
         let name = e.file_name();
-        if name == RECORDS || name == MANIFEST {
+        if name == MANIFEST || is_pack(&name.to_string_lossy()) {
             continue;
         }
         let path = e.path();

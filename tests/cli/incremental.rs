@@ -430,10 +430,11 @@ fn deletions_and_the_delta_are_compacted_once_they_add_up() {
     assert!(!live_gen(&index).join("deleted").exists());
     assert_same_as_full(&index, &corpus, "compacted");
 
-    // And the next small change is in place again.
+    // And the next small change is read alone and in place again.
     retitle(&corpus, 10..11, "Third");
     let r = index_json(&index, &corpus, &[]);
     assert_eq!(r["in_place"], true, "{r}");
+    assert_eq!(n(&r, "files_parsed"), 1);
     assert_same_as_full(&index, &corpus, "after compaction");
 }
 
@@ -530,4 +531,45 @@ fn an_aborted_in_place_update_leaves_the_old_index_and_the_next_one_works() {
     let r = index_json(&index, &corpus, &[]);
     assert_eq!(r["in_place"], true, "{r}");
     assert_same_as_full(&index, &corpus, "after aborts");
+}
+
+/// Record packs in the live generation.
+fn packs(index: &Path) -> usize {
+    fs::read_dir(live_gen(index))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("records") && name.ends_with(".zst")
+        })
+        .count()
+}
+
+#[test]
+fn record_packs_are_linked_not_copied_and_stay_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("studies");
+    cloned_studies(&corpus, 60);
+    let index = tmp.path().join("index");
+    index_json(&index, &corpus, &[]);
+    assert_eq!(packs(&index), 1);
+    let mut most = 0;
+    for i in 0..20 {
+        retitle(&corpus, i..i + 1, "Changed");
+        let r = index_json(&index, &corpus, &[]);
+        // The cache stays whole: only the changed file is read.
+        assert_eq!(n(&r, "files_parsed"), 1, "update {i}: {r}");
+        let p = packs(&index);
+        if i == 0 {
+            // The first generation's records are linked, not copied; the
+            // new generation's pack holds the one file read.
+            assert_eq!(p, 2);
+        }
+        most = most.max(p);
+        assert!(p <= 16, "update {i}: {p} packs");
+    }
+    // Packs piled up to the limit, then were copied into one.
+    assert_eq!(most, 16);
+    assert!(packs(&index) < 16);
+    assert_same_as_full(&index, &corpus, "after twenty updates");
 }
