@@ -41,7 +41,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
@@ -413,6 +413,9 @@ struct FileOut {
     entry: ManifestEntry,
     lines: Vec<u8>,
     parsed: bool,
+    /// The manifest line, when it could be written ahead (records left in
+    /// a linked pack).
+    json: Option<Vec<u8>>,
 }
 
 /// A generation's record pack, when linked into a later generation: the
@@ -434,8 +437,7 @@ fn is_pack(name: &str) -> bool {
     name == RECORDS || (name.starts_with("records.") && name.ends_with(".zst"))
 }
 
-/// Linked record packs a generation may have before the next build copies
-/// the live records into one pack again.
+/// Record packs a generation may have, its own included.
 const MAX_PACKS: usize = 16;
 
 /// Parse a file and serialize its records (runs on a rayon worker).
@@ -478,6 +480,7 @@ fn parse_file(path: &Path, display: &str, limits: &Limits, hash: Option<String>)
         entry,
         lines,
         parsed: true,
+        json: None,
     }
 }
 
@@ -491,24 +494,26 @@ struct Previous {
 
 /// The live generation's record cache, for incremental builds.
 ///
-/// Records are never copied from one generation to the next while that can
+/// Records are not copied from one generation to the next while that can
 /// be helped: record packs are immutable once written, so the new
 /// generation hard-links the live one's packs and writes only the records
-/// of the files it read into a pack of its own. When packs pile up or are
-/// mostly records of files changed since ([`MAX_PACKS`], a quarter dead),
-/// the live records are copied into the new generation's pack instead.
+/// of the files it read into a pack of its own. So that packs do not pile
+/// up, only the [`MAX_PACKS`]` - 1` largest are linked, and only while at
+/// least three quarters of them are live records; the live records of the
+/// others (each update's small pack, in turn) are copied into the new pack.
 struct Cache {
     /// The live generation's directory.
     gen: PathBuf,
     /// Pack name (in the live generation) → the open file.
     packs: HashMap<String, File>,
-    /// Link the packs (else copy the records).
-    link: bool,
-    /// path → (manifest entry, its pack and offset filled in, index of its
-    /// first record among all the generation's records).
-    files: HashMap<String, (ManifestEntry, usize)>,
-    /// Paths in manifest order.
-    order: Vec<String>,
+    /// The packs to link (the records of the others are copied).
+    linked: std::collections::HashSet<String>,
+    /// The manifest's entries in order, each with its pack and offset
+    /// filled in, and the index of its first record among all the
+    /// generation's records.
+    entries: Vec<(ManifestEntry, usize)>,
+    /// path → index in `entries`.
+    by_path: HashMap<String, usize>,
     meta: Meta,
 }
 
@@ -518,16 +523,27 @@ impl Cache {
         if meta.build_key != build_key || meta.schema_version != schema::SCHEMA_VERSION {
             return None;
         }
-        let man = BufReader::new(zstd::Decoder::new(File::open(gen.join(MANIFEST)).ok()?).ok()?);
-        let mut files = HashMap::new();
-        let mut order = Vec::new();
+        let mut text = String::new();
+        zstd::Decoder::new(File::open(gen.join(MANIFEST)).ok()?)
+            .ok()?
+            .read_to_string(&mut text)
+            .ok()?;
+        // Parsing is most of an update's fixed cost on a big corpus: on all
+        // cores.
+        let parsed: Vec<Option<ManifestEntry>> = text
+            .par_lines()
+            .map(|l| serde_json::from_str(l).ok())
+            .collect();
+        drop(text);
+        let mut entries = Vec::with_capacity(parsed.len());
+        let mut by_path = HashMap::with_capacity(parsed.len());
         let mut packs: HashMap<String, File> = HashMap::new();
         // Bytes of live records per pack.
         let mut used: HashMap<String, u64> = HashMap::new();
         let mut own_off = 0u64;
         let mut first = 0usize;
-        for line in man.lines() {
-            let mut e: ManifestEntry = serde_json::from_str(&line.ok()?).ok()?;
+        for e in parsed {
+            let mut e = e?;
             let bytes: u64 = e.lens.iter().map(|&l| l as u64).sum();
             let pack = e.pack.clone().unwrap_or_else(|| RECORDS.to_string());
             if e.offset.is_none() {
@@ -544,23 +560,30 @@ impl Cache {
             *used.entry(pack.clone()).or_default() += bytes;
             e.pack = Some(pack);
             let n = e.keys.len();
-            order.push(e.path.clone());
-            let path = e.path.clone();
-            files.insert(path, (e, first));
+            by_path.insert(e.path.clone(), entries.len());
+            entries.push((e, first));
             first += n;
         }
-        let size: u64 = packs
-            .values()
-            .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
-            .sum();
-        let live: u64 = used.values().sum();
-        let link = packs.len() < MAX_PACKS && live * 4 >= size * 3;
+        let mut sizes: Vec<(u64, String)> = packs
+            .iter()
+            .filter_map(|(name, f)| {
+                let size = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+                let live = used.get(name).copied().unwrap_or(0);
+                (live.saturating_mul(4) >= size.saturating_mul(3)).then(|| (size, name.clone()))
+            })
+            .collect();
+        sizes.sort_by(|a, b| b.cmp(a));
+        let linked = sizes
+            .into_iter()
+            .take(MAX_PACKS - 1)
+            .map(|(_, name)| name)
+            .collect();
         Some(Cache {
             gen: gen.to_path_buf(),
             packs,
-            link,
-            files,
-            order,
+            linked,
+            entries,
+            by_path,
             meta,
         })
     }
@@ -570,7 +593,7 @@ impl Cache {
     /// there with the open files.
     fn link_packs(&self, gen_dir: &Path) -> Result<Vec<(String, File)>> {
         let mut out = Vec::new();
-        for name in self.packs.keys() {
+        for name in &self.linked {
             let (from, linked) = (self.gen.join(name), linked_pack_name(&self.gen, name));
             let to = gen_dir.join(&linked);
             if fs::hard_link(&from, &to).is_err() {
@@ -589,13 +612,12 @@ impl Cache {
     /// are read: its records' link keys in manifest order. `None` when a
     /// path occurs twice (the same file passed twice): records could then
     /// not be told apart by path.
-    fn into_previous(mut self) -> Option<Previous> {
-        if self.files.len() != self.order.len() {
+    fn into_previous(self) -> Option<Previous> {
+        if self.by_path.len() != self.entries.len() {
             return None;
         }
         let mut keys = Vec::new();
-        for path in &self.order {
-            let (e, _) = self.files.remove(path)?;
+        for (e, _) in self.entries {
             keys.extend(e.keys);
         }
         Some(Previous {
@@ -613,7 +635,7 @@ impl Cache {
         display: &str,
         check_hash: bool,
     ) -> std::result::Result<FileOut, Option<String>> {
-        let Some((e, _)) = self.files.get(display) else {
+        let Some((e, _)) = self.by_path.get(display).map(|&i| &self.entries[i]) else {
             return Err(None);
         };
         let Some((size, mtime)) = file_stat(path) else {
@@ -634,12 +656,15 @@ impl Cache {
             entry.mtime_ns = mtime;
         }
         let pack = e.pack.as_deref().unwrap_or(RECORDS);
-        if self.link {
+        if self.linked.contains(pack) && !e.lens.is_empty() {
             entry.pack = Some(linked_pack_name(&self.gen, pack));
+            // The manifest line as it will be, serialized here on a worker.
+            let json = serde_json::to_vec(&entry).ok();
             return Ok(FileOut {
                 entry,
                 lines: Vec::new(),
                 parsed: false,
+                json,
             });
         }
         let len: u64 = e.lens.iter().map(|&l| l as u64).sum();
@@ -653,6 +678,7 @@ impl Cache {
             entry,
             lines,
             parsed: false,
+            json: None,
         })
     }
 }
@@ -836,7 +862,7 @@ pub fn build(
     // generation's own; the others are linked from the live generation.
     let mut ranges: Vec<(u32, u64, u32)> = Vec::new();
     let mut packs: Vec<(String, Option<File>)> = vec![(RECORDS.to_string(), None)];
-    if let Some(c) = cache.as_ref().filter(|c| c.link) {
+    if let Some(c) = &cache {
         packs.extend(
             c.link_packs(&gen_dir)?
                 .into_iter()
@@ -875,6 +901,7 @@ pub fn build(
                 _ => {
                     out.entry.pack = None;
                     out.entry.offset = Some(offset);
+                    out.json = None;
                     (0, offset)
                 }
             };
@@ -900,7 +927,7 @@ pub fn build(
                 *summary.records.entry(f.clone()).or_default() += n;
             }
             let first_cached = match (&cache, out.parsed) {
-                (Some(c), false) => c.files.get(&e.path).map(|f| f.1),
+                (Some(c), false) => c.by_path.get(&e.path).map(|&i| c.entries[i].1),
                 _ => None,
             };
             let mut pos = at.1;
@@ -917,7 +944,12 @@ pub fn build(
             rec_out
                 .write_all(&out.lines)
                 .map_err(|err| io("writing", &rec_path, err))?;
-            serde_json::to_writer(&mut man_out, e)?;
+            match &out.json {
+                Some(line) => man_out
+                    .write_all(line)
+                    .map_err(|err| io("writing", &man_path, err))?,
+                None => serde_json::to_writer(&mut man_out, e)?,
+            }
             man_out
                 .write_all(b"\n")
                 .map_err(|err| io("writing", &man_path, err))?;
@@ -1070,14 +1102,11 @@ pub fn build(
 /// True when the folder is exactly as the cached generation saw it: the same
 /// files, each with the same size and mtime, and the same walk skips.
 fn unchanged(c: &Cache, files: &[(PathBuf, String)], walk_skips: &[Skipped]) -> bool {
-    if files.len() != c.order.len() {
+    if files.len() != c.entries.len() {
         return false;
     }
-    let same_files = files.iter().zip(&c.order).all(|((p, d), cached)| {
-        d == cached
-            && c.files.get(d).is_some_and(|(e, _)| {
-                !e.hash.is_empty() && file_stat(p) == Some((e.size, e.mtime_ns))
-            })
+    let same_files = files.iter().zip(&c.entries).all(|((p, d), (e, _))| {
+        *d == e.path && !e.hash.is_empty() && file_stat(p) == Some((e.size, e.mtime_ns))
     });
     if !same_files {
         return false;

@@ -63,6 +63,8 @@ pub const COMPACT_PERCENT: usize = 10;
 /// Writer memory of an update: the documents added are at most
 /// [`COMPACT_PERCENT`] of the index, written by one thread.
 const WRITER_MEMORY: usize = 128 << 20;
+/// Segments the deleted-documents index may have before they are merged.
+const MAX_DELETED_SEGMENTS: usize = 4;
 /// Writer memory of the deleted-documents index (tantivy's minimum is 15 MB).
 const DELETED_WRITER_MEMORY: usize = 16 << 20;
 
@@ -313,20 +315,24 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
                 .settings(settings)
                 .create_in_dir(&dir)?,
         };
-        analyzer::register(&deleted);
-        let mut w: IndexWriter = deleted.writer_with_num_threads(1, DELETED_WRITER_MEMORY)?;
-        w.set_merge_policy(Box::new(NoMergePolicy));
-        for (_, t) in gone.iter().filter(|(s, _)| *s == base_id) {
-            w.add_document(to_document(&fields, t)?)?;
+        if gone_from_base > 0 {
+            analyzer::register(&deleted);
+            let mut w: IndexWriter = deleted.writer_with_num_threads(1, DELETED_WRITER_MEMORY)?;
+            w.set_merge_policy(Box::new(NoMergePolicy));
+            for (_, t) in gone.iter().filter(|(s, _)| *s == base_id) {
+                w.add_document(to_document(&fields, t)?)?;
+            }
+            w.commit()?;
+            // A segment per update until there are a few: a query looks each
+            // term up in every one, and merging costs this update its fsyncs.
+            // The side index never has deletions, so merging it is exact.
+            let ids = deleted.searchable_segment_ids()?;
+            if ids.len() > MAX_DELETED_SEGMENTS {
+                w.merge(&ids).wait()?;
+                w.garbage_collect_files().wait()?;
+            }
+            w.wait_merging_threads()?;
         }
-        // The side index never has deletions, so merging it is exact.
-        w.commit()?;
-        let ids = deleted.searchable_segment_ids()?;
-        if ids.len() > 1 {
-            w.merge(&ids).wait()?;
-            w.garbage_collect_files().wait()?;
-        }
-        w.wait_merging_threads()?;
         phase("deleted-documents index");
     }
 
