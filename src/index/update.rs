@@ -27,12 +27,13 @@
 //!   drift in the fourth digit.
 //!
 //! Layout: the base segment (the one a full write produced, with its
-//! deletions) and one delta segment holding every document added since,
-//! kept free of deletions: new documents are merged into it, and when one
-//! of its documents is replaced the whole delta is written again (it is
-//! small). When deleted plus delta documents pass [`COMPACT_PERCENT`] of the
-//! index, the update is declined and the whole index written from the
-//! record cache, which drops the deletions.
+//! deletions) and a few delta segments holding the documents added since,
+//! kept free of deletions: each update adds one, they are merged once there
+//! are more than [`MAX_DELTA_SEGMENTS`], and when one of a delta segment's
+//! documents is replaced that segment is written again (it is small). When
+//! deleted plus delta documents pass [`COMPACT_PERCENT`] of the index, the
+//! update is declined and the whole index written from the record cache,
+//! which drops the deletions.
 
 use super::build::{
     abort_after, read_ids, BuildOptions, FillCounter, GroupIds, WriteStats, Written,
@@ -53,7 +54,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-/// When the base segment's deleted documents plus the delta segment's
+/// When the base segment's deleted documents plus the delta segments'
 /// documents would pass this share of the index (percent), the whole index
 /// is written instead. Bounds the wasted space, the side index and the
 /// delta (rewritten when touched); a full write every 10% of churn costs
@@ -63,6 +64,10 @@ pub const COMPACT_PERCENT: usize = 10;
 /// Writer memory of an update: the documents added are at most
 /// [`COMPACT_PERCENT`] of the index, written by one thread.
 const WRITER_MEMORY: usize = 128 << 20;
+/// Delta segments (one per update) an index may have before they are
+/// merged into one: a query pays a little for each segment, an update for
+/// each merge (measured in BENCHMARKS.md).
+const MAX_DELTA_SEGMENTS: usize = 3;
 /// Segments the deleted-documents index may have before they are merged.
 const MAX_DELETED_SEGMENTS: usize = 4;
 /// Writer memory of the deleted-documents index (tantivy's minimum is 15 MB).
@@ -225,14 +230,19 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
         return Ok(Declined("deleted and delta documents add up: compacting"));
     }
     drop(metas);
-    // A replaced document of the delta: the delta is written again, its
-    // other documents deleted and added back, so that no segment but the
-    // base ever has deletions.
+    // A replaced document of a delta segment: that segment is written
+    // again, its other documents deleted and added back, so that no segment
+    // but the base ever has deletions.
     let mut again: Vec<Trial> = Vec::new();
-    if gone.len() > gone_from_base {
+    let touched: HashSet<SegmentId> = gone
+        .iter()
+        .map(|(s, _)| *s)
+        .filter(|s| *s != base_id)
+        .collect();
+    if !touched.is_empty() {
         let replaced: HashSet<&str> = removed.iter().map(|&og| old_ids[og].indexed()).collect();
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-            if seg.segment_id() == base_id {
+            if !touched.contains(&seg.segment_id()) {
                 continue;
             }
             for doc in seg.doc_ids_alive() {
@@ -292,15 +302,15 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
     if delta_deletes {
         return Err(Error::BadIndex {
             path: inp.gen_dir.to_path_buf(),
-            reason: "an in-place update left deletions in the delta segment".into(),
+            reason: "an in-place update left deletions in a delta segment".into(),
         });
     }
-    if delta_ids.len() > 1 {
+    if delta_ids.len() > MAX_DELTA_SEGMENTS {
         writer.merge(&delta_ids).wait()?;
         writer.garbage_collect_files().wait()?;
     }
     writer.wait_merging_threads()?;
-    phase("merge the delta segment");
+    phase("merge delta segments");
 
     if base_deleted > 0 {
         let dir = inp.gen_dir.join(DELETED);

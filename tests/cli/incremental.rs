@@ -568,6 +568,8 @@ fn record_packs_are_linked_not_copied_and_stay_bounded() {
         }
         most = most.max(p);
         assert!(p <= 16, "update {i}: {p} packs");
+        // The base segment and at most three delta segments.
+        assert!(segments(&index) <= 4, "update {i}");
         assert!(live_gen(&index).join("records.gen-000001.zst").is_file());
     }
     // Packs pile up to the limit, and then the small ones are copied while
