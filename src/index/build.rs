@@ -551,8 +551,10 @@ impl Cache {
                 own_off = own_off.checked_add(bytes)?;
             }
             if !packs.contains_key(&pack) {
-                // A pack name is a plain file name of the generation.
-                if pack.contains('/') || pack.starts_with('.') {
+                // A pack is a plain file of the generation named like one:
+                // it is hard-linked into the next generation, which must
+                // never write through a link to another of the live files.
+                if !is_pack(&pack) || pack.contains(['/', '\\']) || pack.contains("..") {
                     return None;
                 }
                 packs.insert(pack.clone(), File::open(gen.join(&pack)).ok()?);

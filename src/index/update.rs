@@ -263,8 +263,9 @@ pub(super) fn in_place(inp: &Input, phase: &dyn Fn(&str)) -> Result<Outcome> {
     let index = Index::open_in_dir(inp.gen_dir)?;
     analyzer::register(&index);
     let threads = 1;
+    // tantivy refuses less than 15 MB a thread.
     let budget = if inp.opts.writer_memory > 0 {
-        inp.opts.writer_memory
+        inp.opts.writer_memory.max(20 << 20)
     } else {
         WRITER_MEMORY
     };

@@ -578,3 +578,36 @@ fn record_packs_are_linked_not_copied_and_stay_bounded() {
     assert!(live_gen(&index).join("records.gen-000001.zst").is_file());
     assert_same_as_full(&index, &corpus, "after twenty updates");
 }
+
+#[test]
+fn a_manifest_naming_another_file_as_a_record_pack_is_not_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("studies");
+    cloned_studies(&corpus, 30);
+    let index = tmp.path().join("index");
+    index_json(&index, &corpus, &[]);
+    let live = live_gen(&index);
+    // A damaged manifest whose records are said to be in the build summary:
+    // linking it into the next generation and writing that generation's
+    // summary would write through the link into the live one.
+    let man = live.join("manifest.jsonl.zst");
+    let text = String::from_utf8(zstd::decode_all(fs::File::open(&man).unwrap()).unwrap()).unwrap();
+    let damaged: String = text
+        .lines()
+        .map(|l| {
+            let mut e: serde_json::Value = serde_json::from_str(l).unwrap();
+            e["pack"] = "trialsearch.json".into();
+            e["offset"] = 0.into();
+            format!("{e}\n")
+        })
+        .collect();
+    fs::write(&man, zstd::encode_all(damaged.as_bytes(), 1).unwrap()).unwrap();
+    let summary = fs::read(live.join("trialsearch.json")).unwrap();
+
+    retitle(&corpus, 0..1, "Changed");
+    let r = index_json(&index, &corpus, &[]);
+    // The cache is not used at all: every file is read again.
+    assert_eq!(n(&r, "files_parsed"), 30, "{r}");
+    assert_eq!(fs::read(live.join("trialsearch.json")).unwrap(), summary);
+    assert_same_as_full(&index, &corpus, "damaged manifest");
+}
