@@ -31,7 +31,7 @@
 //! generation starts from the live one's segments and only the changed
 //! trials' documents are replaced (`update.rs`, which says how the result
 //! stays equal to a full build). On M (10,000 studies) a re-index after 1
-//! or 10 changed files costs 2–5% of a full build (BENCHMARKS.md). Each
+//! or 10 changed files costs about 3% of a full build (BENCHMARKS.md). Each
 //! generation stores its trials' ids by link group ([`IDS`]) and the fill
 //! counts, which is what the next update needs of it.
 //!
