@@ -552,6 +552,7 @@ impl Cache {
         let mut entries = Vec::with_capacity(parsed.len());
         let mut by_path = HashMap::with_capacity(parsed.len());
         let mut packs: HashMap<String, File> = HashMap::new();
+        let mut pack_len: HashMap<String, u64> = HashMap::new();
         // Bytes of live records per pack.
         let mut used: HashMap<String, u64> = HashMap::new();
         let mut own_off = 0u64;
@@ -571,7 +572,15 @@ impl Cache {
                 if !is_pack(&pack) || pack.contains(['/', '\\']) || pack.contains("..") {
                     return None;
                 }
-                packs.insert(pack.clone(), File::open(gen.join(&pack)).ok()?);
+                let f = File::open(gen.join(&pack)).ok()?;
+                pack_len.insert(pack.clone(), f.metadata().ok()?.len());
+                packs.insert(pack.clone(), f);
+            }
+            // Records said to lie past the end of their pack: a damaged
+            // manifest, not to be trusted at all.
+            if e.offset?.checked_add(bytes)? > *pack_len.get(&pack)? || e.lens.len() != e.keys.len()
+            {
+                return None;
             }
             *used.entry(pack.clone()).or_default() += bytes;
             e.pack = Some(pack);
@@ -580,10 +589,9 @@ impl Cache {
             entries.push((e, first));
             first += n;
         }
-        let mut sizes: Vec<(u64, String)> = packs
+        let mut sizes: Vec<(u64, String)> = pack_len
             .iter()
-            .filter_map(|(name, f)| {
-                let size = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            .filter_map(|(name, &size)| {
                 let live = used.get(name).copied().unwrap_or(0);
                 (live.saturating_mul(4) >= size.saturating_mul(3)).then(|| (size, name.clone()))
             })

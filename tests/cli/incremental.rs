@@ -579,6 +579,35 @@ fn record_packs_are_linked_not_copied_and_stay_bounded() {
     assert_same_as_full(&index, &corpus, "after twenty updates");
 }
 
+/// Rewrite every entry of the live generation's manifest.
+fn damage_manifest(index: &Path, f: impl Fn(&mut serde_json::Value)) {
+    let man = live_gen(index).join("manifest.jsonl.zst");
+    let text = String::from_utf8(zstd::decode_all(fs::File::open(&man).unwrap()).unwrap()).unwrap();
+    let damaged: String = text
+        .lines()
+        .map(|l| {
+            let mut e: serde_json::Value = serde_json::from_str(l).unwrap();
+            f(&mut e);
+            format!("{e}\n")
+        })
+        .collect();
+    fs::write(&man, zstd::encode_all(damaged.as_bytes(), 1).unwrap()).unwrap();
+}
+
+#[test]
+fn a_manifest_with_records_past_the_end_of_their_pack_is_not_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("studies");
+    cloned_studies(&corpus, 30);
+    let index = tmp.path().join("index");
+    index_json(&index, &corpus, &[]);
+    damage_manifest(&index, |e| e["offset"] = 1_000_000_000u64.into());
+    retitle(&corpus, 0..1, "Changed");
+    let r = index_json(&index, &corpus, &[]);
+    assert_eq!(n(&r, "files_parsed"), 30, "{r}");
+    assert_same_as_full(&index, &corpus, "records past the end");
+}
+
 #[test]
 fn a_manifest_naming_another_file_as_a_record_pack_is_not_trusted() {
     let tmp = tempfile::tempdir().unwrap();
@@ -590,18 +619,10 @@ fn a_manifest_naming_another_file_as_a_record_pack_is_not_trusted() {
     // A damaged manifest whose records are said to be in the build summary:
     // linking it into the next generation and writing that generation's
     // summary would write through the link into the live one.
-    let man = live.join("manifest.jsonl.zst");
-    let text = String::from_utf8(zstd::decode_all(fs::File::open(&man).unwrap()).unwrap()).unwrap();
-    let damaged: String = text
-        .lines()
-        .map(|l| {
-            let mut e: serde_json::Value = serde_json::from_str(l).unwrap();
-            e["pack"] = "trialsearch.json".into();
-            e["offset"] = 0.into();
-            format!("{e}\n")
-        })
-        .collect();
-    fs::write(&man, zstd::encode_all(damaged.as_bytes(), 1).unwrap()).unwrap();
+    damage_manifest(&index, |e| {
+        e["pack"] = "trialsearch.json".into();
+        e["offset"] = 0.into();
+    });
     let summary = fs::read(live.join("trialsearch.json")).unwrap();
 
     retitle(&corpus, 0..1, "Changed");
