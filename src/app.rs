@@ -287,6 +287,17 @@ fn run_index(dir: &IndexDir, a: cli::IndexArgs, out: &mut dyn Write) -> Result<O
                     ),
                 )?;
             }
+            if summary.in_place {
+                w(
+                    out,
+                    format!(
+                        "  index updated in place: {} trial{} removed, {} added",
+                        summary.trials_removed,
+                        if summary.trials_removed == 1 { "" } else { "s" },
+                        summary.trials_added
+                    ),
+                )?;
+            }
         }
     }
     if a.strict && !summary.skipped.is_empty() {

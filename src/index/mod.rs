@@ -14,6 +14,7 @@ pub mod analysis;
 pub mod analyzer;
 pub mod build;
 pub mod schema;
+mod update;
 
 use crate::error::{Error, Result};
 // The token type [`analysis`] produces (the build script gives it its own).
@@ -28,6 +29,11 @@ pub const CURRENT: &str = "CURRENT";
 pub const META: &str = "trialsearch.json";
 /// The lock file held by a running build.
 pub const LOCK: &str = ".lock";
+/// Inside a generation updated in place: a small tantivy index holding a
+/// copy of every document deleted from the main index but still in its
+/// segments, whose statistics are subtracted at query time so that scores
+/// equal those of a freshly written index.
+pub const DELETED: &str = "deleted";
 
 /// What a build found, saved beside the index for `stats`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -48,6 +54,10 @@ pub struct Meta {
     pub trials_per_format: BTreeMap<String, usize>,
     /// Per field, the share of trials where it is filled (0..1).
     pub fill_rates: BTreeMap<String, f64>,
+    /// Per field, the number of trials where it is filled: what an in-place
+    /// update adjusts (the rounded rates cannot be).
+    #[serde(default)]
+    pub fill_counts: BTreeMap<String, usize>,
     /// Files (or archive entries) skipped, with the reason.
     pub skipped: Vec<Skipped>,
     /// Warnings about parts of files.
@@ -136,7 +146,7 @@ impl IndexDir {
     }
 
     /// Open the live generation for searching.
-    pub fn open(&self) -> Result<(tantivy::Index, schema::Fields, Meta)> {
+    pub fn open(&self) -> Result<Opened> {
         let dir = self.current()?;
         let bad = |reason: String| Error::BadIndex {
             path: self.root.clone(),
@@ -153,8 +163,58 @@ impl IndexDir {
         let index = tantivy::Index::open_in_dir(&dir).map_err(|e| bad(short(&e)))?;
         analyzer::register(&index);
         let fields = schema::Fields::from_schema(&index.schema()).map_err(|e| bad(short(&e)))?;
-        Ok((index, fields, meta))
+        let deleted = update::open_deleted(&dir).map_err(|e| bad(e.to_string()))?;
+        check_deleted(&index, deleted.as_ref()).map_err(bad)?;
+        Ok(Opened {
+            index,
+            fields,
+            meta,
+            deleted,
+        })
     }
+}
+
+/// The live generation, opened.
+pub struct Opened {
+    /// The tantivy index.
+    pub index: tantivy::Index,
+    /// Its fields.
+    pub fields: schema::Fields,
+    /// The build summary.
+    pub meta: Meta,
+    /// The documents deleted from `index` but still in its segments, when
+    /// it was updated in place (see [`DELETED`]): their statistics are to be
+    /// subtracted from the index's.
+    pub deleted: Option<tantivy::Index>,
+}
+
+/// Scores are only right when the deleted-documents index holds exactly as
+/// many documents as the main index has deleted ones, with the same layout.
+pub(crate) fn check_deleted(
+    index: &tantivy::Index,
+    deleted: Option<&tantivy::Index>,
+) -> std::result::Result<(), String> {
+    let count = |ix: &tantivy::Index, f: fn(&tantivy::SegmentMeta) -> u32| {
+        ix.searchable_segment_metas()
+            .map(|m| m.iter().map(|s| u64::from(f(s))).sum::<u64>())
+            .map_err(|e| short(&e))
+    };
+    let in_segments = count(index, tantivy::SegmentMeta::num_deleted_docs)?;
+    let tracked = match deleted {
+        Some(d) => {
+            if d.schema() != index.schema() {
+                return Err(format!("{DELETED}/ has another layout than the index"));
+            }
+            count(d, tantivy::SegmentMeta::num_docs)?
+        }
+        None => 0,
+    };
+    if in_segments != tracked {
+        return Err(format!(
+            "it has {in_segments} deleted documents but {DELETED}/ lists {tracked}"
+        ));
+    }
+    Ok(())
 }
 
 fn short(e: &tantivy::TantivyError) -> String {

@@ -24,7 +24,10 @@ use needles::Needles;
 use query::{Area, Scope};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    Bm25StatisticsProvider, BooleanQuery, ConstScoreQuery, EnableScoring, Explanation, Occur,
+    Query, TermQuery,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
@@ -164,27 +167,97 @@ pub struct Searcher {
     reader: IndexReader,
     fields: Fields,
     meta: Meta,
+    /// The deleted-documents index of an index updated in place.
+    deleted: Option<IndexReader>,
+}
+
+/// Statistics of the live documents only. A document deleted by an
+/// in-place update still counts in its segment's statistics (document count,
+/// document frequencies, field lengths) until the segment is merged; its
+/// copy in the deleted-documents index is subtracted, so scores, snippet
+/// weights and spelling suggestions equal those of a freshly written index.
+struct LiveStats<'a> {
+    searcher: &'a tantivy::Searcher,
+    deleted: Option<tantivy::Searcher>,
+}
+
+impl LiveStats<'_> {
+    /// Live documents containing `term`.
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let all = self.searcher.doc_freq(term)?;
+        Ok(match &self.deleted {
+            Some(d) => all.saturating_sub(d.doc_freq(term)?),
+            None => all,
+        })
+    }
+
+    /// Scoring with these statistics.
+    fn scoring(&self) -> EnableScoring<'_> {
+        EnableScoring::enabled_from_statistics_provider(self, self.searcher)
+    }
+
+    /// Run a query with these statistics.
+    fn search<C: tantivy::collector::Collector>(
+        &self,
+        q: &dyn Query,
+        c: &C,
+    ) -> tantivy::Result<C::Fruit> {
+        self.searcher.search_with_statistics_provider(q, c, self)
+    }
+
+    /// `Query::explain`, with these statistics.
+    fn explain(&self, q: &dyn Query, addr: DocAddress) -> tantivy::Result<Explanation> {
+        let w = q.weight(self.scoring())?;
+        w.explain(self.searcher.segment_reader(addr.segment_ord), addr.doc_id)
+    }
+}
+
+impl Bm25StatisticsProvider for LiveStats<'_> {
+    fn total_num_tokens(&self, field: tantivy::schema::Field) -> tantivy::Result<u64> {
+        let all = Bm25StatisticsProvider::total_num_tokens(self.searcher, field)?;
+        Ok(match &self.deleted {
+            Some(d) => all.saturating_sub(Bm25StatisticsProvider::total_num_tokens(d, field)?),
+            None => all,
+        })
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        let all = Bm25StatisticsProvider::total_num_docs(self.searcher)?;
+        Ok(match &self.deleted {
+            Some(d) => all.saturating_sub(Bm25StatisticsProvider::total_num_docs(d)?),
+            None => all,
+        })
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        LiveStats::doc_freq(self, term)
+    }
 }
 
 impl Searcher {
     /// Open the live generation of an index directory.
     pub fn open(dir: &IndexDir) -> Result<Searcher> {
-        let (index, fields, meta) = dir.open()?;
+        let opened = dir.open()?;
         // Segment files are opened here: a damaged one is a damaged index
         // (with the rebuild hint), not a "search engine" error.
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(|e: tantivy::TantivyError| Error::BadIndex {
-                path: dir.root().to_path_buf(),
-                reason: e.to_string().chars().take(160).collect(),
-            })?;
+        let open_reader = |index: &tantivy::Index| -> Result<IndexReader> {
+            index
+                .reader_builder()
+                .reload_policy(ReloadPolicy::Manual)
+                .try_into()
+                .map_err(|e: tantivy::TantivyError| Error::BadIndex {
+                    path: dir.root().to_path_buf(),
+                    reason: e.to_string().chars().take(160).collect(),
+                })
+        };
+        let reader = open_reader(&opened.index)?;
+        let deleted = opened.deleted.as_ref().map(open_reader).transpose()?;
         Ok(Searcher {
-            index,
+            index: opened.index,
             reader,
-            fields,
-            meta,
+            fields: opened.fields,
+            meta: opened.meta,
+            deleted,
         })
     }
 
@@ -206,6 +279,13 @@ impl Searcher {
     /// Number of trials in the index.
     pub fn num_trials(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    fn live_stats<'a>(&self, searcher: &'a tantivy::Searcher) -> LiveStats<'a> {
+        LiveStats {
+            searcher,
+            deleted: self.deleted.as_ref().map(IndexReader::searcher),
+        }
     }
 
     fn filter_clauses(&self, f: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
@@ -320,7 +400,7 @@ impl Searcher {
     /// rarely hit the first letter, and keeping it makes the dictionary walk
     /// a short range scan. `None` when the word matches something as typed:
     /// a rare word is not a typo.
-    fn correct(&self, searcher: &tantivy::Searcher, word: &str) -> Option<String> {
+    fn correct(&self, stats: &LiveStats, word: &str) -> Option<String> {
         let mut folded = String::new();
         crate::index::analyzer::fold(word, &mut folded);
         let n = folded.chars().count();
@@ -344,7 +424,7 @@ impl Searcher {
             for alts in crate::index::analyzer::analyze_positions(word, a.stemmed) {
                 for t in alts {
                     let term = Term::from_field_text(a.field, &t);
-                    if searcher.doc_freq(&term).unwrap_or(0) > 0 {
+                    if stats.doc_freq(&term).unwrap_or(0) > 0 {
                         return None;
                     }
                 }
@@ -354,8 +434,11 @@ impl Searcher {
         let first = folded.chars().next()?;
         let lo = first.to_string();
         let hi = ((first as u8) + 1) as char;
-        let mut found: BTreeMap<String, usize> = BTreeMap::new();
-        for seg in searcher.segment_readers() {
+        // Candidate → (edit distance, documents containing it), the counts
+        // summed over segments so that the choice does not depend on how
+        // the index is split into segments.
+        let mut found: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+        for seg in stats.searcher.segment_readers() {
             let Ok(inv) = seg.inverted_index(self.fields.spell) else {
                 continue;
             };
@@ -377,16 +460,23 @@ impl Searcher {
                     continue;
                 }
                 if let Some(d) = edit_distance(&folded, cand, max_dist) {
-                    let df = stream.value().doc_freq as usize;
-                    // Closer candidates first, then the more common.
-                    let rank = (max_dist - d) * 1_000_000 + df;
-                    let e = found.entry(cand.to_string()).or_insert(0);
-                    *e = (*e).max(rank);
+                    let e = found.entry(cand.to_string()).or_insert((d, 0));
+                    e.1 += u64::from(stream.value().doc_freq);
                 }
             }
         }
+        if let Some(deleted) = &stats.deleted {
+            // A word only deleted documents had is no suggestion.
+            for (w, (_, df)) in found.iter_mut() {
+                let term = Term::from_field_text(self.fields.spell, w);
+                *df = df.saturating_sub(deleted.doc_freq(&term).unwrap_or(0));
+            }
+            found.retain(|_, (_, df)| *df > 0);
+        }
+        // Closer candidates first, then the more common.
         found
             .into_iter()
+            .map(|(w, (d, df))| (w, (max_dist - d) as u64 * 1_000_000 + df))
             .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
             .map(|(w, _)| w)
     }
@@ -395,7 +485,8 @@ impl Searcher {
     pub fn search(&self, req: &Request) -> Result<SearchResult> {
         let limit = req.limit.clamp(1, 10_000);
         let searcher = self.reader.searcher();
-        let m = self.collect(&searcher, req, req.offset.saturating_add(limit))?;
+        let stats = self.live_stats(&searcher);
+        let m = self.collect(&stats, req, req.offset.saturating_add(limit))?;
         let (parsed, q, fruit, notes) = (m.parsed, m.query, m.fruit, m.notes);
         let page: Vec<_> = fruit.top.into_iter().skip(req.offset).take(limit).collect();
         // Highlight the words typed first; synonyms only where they alone matched.
@@ -403,8 +494,8 @@ impl Searcher {
             let mut literal = parsed.clone();
             literal.strip_expansions();
             let lit_q = query::build(&self.fields, &literal);
-            let mut gens = self.snippet_generators(&searcher, &*lit_q)?;
-            gens.extend(self.snippet_generators(&searcher, &*q)?);
+            let mut gens = self.snippet_generators(&stats, &*lit_q)?;
+            gens.extend(self.snippet_generators(&stats, &*q)?);
             Some(gens)
         } else {
             None
@@ -425,7 +516,7 @@ impl Searcher {
                     if !matches_doc(&searcher, &*p.query, cand.addr) {
                         return None;
                     }
-                    let v = p.query.explain(&searcher, cand.addr).ok()?.value();
+                    let v = stats.explain(&*p.query, cand.addr).ok()?.value();
                     (v > 0.0).then(|| Contribution {
                         field: p.field.clone(),
                         text: p.text.clone(),
@@ -478,9 +569,9 @@ impl Searcher {
 
     /// Parse the request, run it (forgiving one missing concept from two
     /// on) and keep the best `top` candidates and the facet counts.
-    fn collect(&self, searcher: &tantivy::Searcher, req: &Request, top: usize) -> Result<Matches> {
+    fn collect(&self, stats: &LiveStats, req: &Request, top: usize) -> Result<Matches> {
         let syn = synonyms::Synonyms::builtin();
-        let speller = |w: &str| self.correct(searcher, w);
+        let speller = |w: &str| self.correct(stats, w);
         let mut parsed = query::parse_with(&req.text, syn, Some(&speller))?;
         let mut notes = parsed.notes.clone();
         let collector = |tiered: bool| TopAndFacets {
@@ -515,7 +606,7 @@ impl Searcher {
         if let Some(t) = tiered(n_required >= 2) {
             let mut soft = t.tiers;
             let mut q: Box<dyn Query> = Box::new(t);
-            let mut fruit = searcher.search(&*q, &collector(true))?;
+            let mut fruit = stats.search(&*q, &collector(true))?;
             if soft && n_required == 2 && fruit.full == 0 && fruit.total > 0 {
                 // Two words no trial has together are not read as "either
                 // word": the missing-one tier only extends a non-empty
@@ -523,7 +614,7 @@ impl Searcher {
                 soft = false;
                 if let Some(t) = tiered(false) {
                     q = Box::new(t);
-                    fruit = searcher.search(&*q, &collector(true))?;
+                    fruit = stats.search(&*q, &collector(true))?;
                 }
             }
             // Hits are ranked by tier, then by the phase and status boosts
@@ -585,7 +676,7 @@ impl Searcher {
             let mut topic = parsed.clone();
             topic.phase_boosts.clear();
             topic.status_boosts.clear();
-            let best = searcher.search(
+            let best = stats.search(
                 &*with_filters(query::build(&self.fields, &topic)),
                 &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
             )?;
@@ -593,7 +684,7 @@ impl Searcher {
             parsed.constraint_score = Some((best * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST));
         }
         let main = with_filters(query::build(&self.fields, &parsed));
-        let fruit = searcher.search(&*main, &collector(false))?;
+        let fruit = stats.search(&*main, &collector(false))?;
         Ok(Matches {
             parsed,
             query: main,
@@ -661,7 +752,7 @@ impl Searcher {
     ) -> Result<usize> {
         let searcher = self.reader.searcher();
         let all = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
-        let m = self.collect(&searcher, req, all.max(1))?;
+        let m = self.collect(&self.live_stats(&searcher), req, all.max(1))?;
         let mut n = 0;
         for cand in m.fruit.top.into_iter().skip(req.offset) {
             each(self.load(&searcher, cand.addr)?)?;
@@ -672,7 +763,7 @@ impl Searcher {
 
     fn snippet_generators(
         &self,
-        searcher: &tantivy::Searcher,
+        stats: &LiveStats,
         q: &dyn Query,
     ) -> Result<Vec<SnippetSource>> {
         let f = &self.fields;
@@ -704,7 +795,7 @@ impl Searcher {
                 let Some(text) = value.as_str() else {
                     continue;
                 };
-                let df = searcher.doc_freq(term)?;
+                let df = stats.doc_freq(term)?;
                 if df > 0 {
                     terms_text.insert(text.to_string(), 1.0 / (1.0 + df as f32));
                 }
