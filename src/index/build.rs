@@ -1408,6 +1408,9 @@ fn write_index(
         for group in merge_groups(&index.searchable_segment_metas()?, FINAL_MERGE_DOCS) {
             writer.merge(&group).wait()?;
         }
+        // The merged-away segments' files are left on disk until the next
+        // garbage collection, which a build that ends here never reaches.
+        writer.garbage_collect_files().wait()?;
     }
     writer.wait_merging_threads()?;
     phase("final merge");
@@ -1419,7 +1422,10 @@ const FINAL_MERGE_DOCS: u32 = 120_000;
 
 /// Consecutive runs of segments of at most `max_docs` documents together,
 /// those of two segments or more: what the final merge merges.
-fn merge_groups(metas: &[tantivy::index::SegmentMeta], max_docs: u32) -> Vec<Vec<tantivy::index::SegmentId>> {
+fn merge_groups(
+    metas: &[tantivy::index::SegmentMeta],
+    max_docs: u32,
+) -> Vec<Vec<tantivy::index::SegmentId>> {
     let mut groups: Vec<Vec<tantivy::index::SegmentId>> = Vec::new();
     let mut current: Vec<tantivy::index::SegmentId> = Vec::new();
     let mut docs = 0u32;

@@ -761,11 +761,7 @@ impl Searcher {
         Ok(n)
     }
 
-    fn snippet_generators(
-        &self,
-        stats: &LiveStats,
-        q: &dyn Query,
-    ) -> Result<Vec<SnippetSource>> {
+    fn snippet_generators(&self, stats: &LiveStats, q: &dyn Query) -> Result<Vec<SnippetSource>> {
         let f = &self.fields;
         let mut out = Vec::new();
         for (name, field) in [
