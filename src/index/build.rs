@@ -37,8 +37,9 @@
 //!
 //! Order and determinism: files are visited in name order and each file's
 //! records keep their order; documents are added in id order and the
-//! segments merged into one, so two builds of the same folder produce the
-//! same index. An index updated in place has other segments and document
+//! segments merged into one (into groups of at most 120,000 documents for
+//! registry-sized builds, whose single merge needed gigabytes), so two
+//! builds of the same folder produce the same index. An index updated in place has other segments and document
 //! order but answers every query identically (scores included; ties are
 //! broken by id). Every file that yields nothing is reported with one line
 //! saying why.
