@@ -3,7 +3,7 @@
 //!
 //! Vocabulary keys. `data/synonyms.txt` is matched against queries by
 //! analyzed key ("Mesenchymal Stem Cells" → "mesenchym stem cell"). Analyzing
-//! its ~1,500 wordings at the first query of every process was a quarter of
+//! its ~360 wordings at the first query of every process was a quarter of
 //! a one-shot query's instructions, so the keys are computed here, with the
 //! crate's own analysis module (`src/index/analysis.rs`, included as is, so
 //! build-time and query-time keys cannot differ), and written to

@@ -269,6 +269,25 @@ pub fn record_abbreviations(t: &Trial) -> Vec<(String, String)> {
     out
 }
 
+/// The trial a document was made from (its stored record): the inverse of
+/// [`to_document`].
+pub fn stored_trial(
+    searcher: &tantivy::Searcher,
+    f: &Fields,
+    addr: tantivy::DocAddress,
+) -> crate::error::Result<Trial> {
+    use tantivy::schema::Value;
+    let doc: TantivyDocument = searcher.doc(addr)?;
+    let bytes = doc
+        .get_first(f.record)
+        .and_then(|v| v.as_bytes())
+        .ok_or_else(|| crate::error::Error::BadIndex {
+            path: std::path::PathBuf::from("index"),
+            reason: "a document has no stored record".into(),
+        })?;
+    Ok(serde_json::from_slice(bytes)?)
+}
+
 /// Turn a finalized trial into a document.
 pub fn to_document(f: &Fields, t: &Trial) -> serde_json::Result<TantivyDocument> {
     let mut d = TantivyDocument::default();

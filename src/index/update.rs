@@ -38,7 +38,7 @@
 use super::build::{
     abort_after, read_ids, BuildOptions, FillCounter, GroupIds, WriteStats, Written,
 };
-use super::schema::{build_schema, to_document, Fields};
+use super::schema::{build_schema, stored_trial, to_document, Fields};
 use super::{analyzer, Meta, DELETED};
 use crate::error::{Error, Result};
 use crate::merge::{self, merge_group, LinkKeys};
@@ -51,8 +51,8 @@ use tantivy::collector::DocSetCollector;
 use tantivy::index::SegmentId;
 use tantivy::indexer::NoMergePolicy;
 use tantivy::query::TermQuery;
-use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, Index, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, Index, IndexWriter, ReloadPolicy, Term};
 
 /// When the base segment's deleted documents plus the delta segments'
 /// documents would pass this share of the index (percent), the whole index
@@ -443,19 +443,6 @@ fn id_term(fields: &Fields, id: &str) -> Term {
 fn alive_with_id(searcher: &tantivy::Searcher, fields: &Fields, id: &str) -> Result<usize> {
     let q = TermQuery::new(id_term(fields, id), IndexRecordOption::Basic);
     Ok(searcher.search(&q, &tantivy::collector::Count)?)
-}
-
-/// The trial a document was made from.
-fn stored_trial(searcher: &tantivy::Searcher, fields: &Fields, addr: DocAddress) -> Result<Trial> {
-    let doc: TantivyDocument = searcher.doc(addr)?;
-    let bytes = doc
-        .get_first(fields.record)
-        .and_then(|v| v.as_bytes())
-        .ok_or_else(|| Error::BadIndex {
-            path: std::path::PathBuf::from("index"),
-            reason: "a document has no stored record".into(),
-        })?;
-    Ok(serde_json::from_slice(bytes)?)
 }
 
 /// The deleted-documents index of a generation, if it has one.

@@ -30,7 +30,7 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocAddress, IndexReader, ReloadPolicy, Term};
 
 /// Hard filters: a trial must satisfy all of them.
 #[derive(Debug, Clone, Default)]
@@ -694,16 +694,7 @@ impl Searcher {
     }
 
     fn load(&self, searcher: &tantivy::Searcher, addr: DocAddress) -> Result<Trial> {
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        use tantivy::schema::Value;
-        let bytes = doc
-            .get_first(self.fields.record)
-            .and_then(|v| v.as_bytes())
-            .ok_or_else(|| Error::BadIndex {
-                path: std::path::PathBuf::from("index"),
-                reason: "a document has no stored record".into(),
-            })?;
-        Ok(serde_json::from_slice(bytes)?)
+        crate::index::schema::stored_trial(searcher, &self.fields, addr)
     }
 
     /// Find a trial by its id or any of its registry ids (case-insensitive).

@@ -39,7 +39,7 @@ pub struct Synonyms {
 
 // `BUILTIN_KEYS`: every wording of the built-in vocabulary with its key,
 // sorted by wording, computed by `build.rs` with the same analysis code.
-// Analyzing the ~1,500 wordings was a quarter of a one-shot query's
+// Analyzing the ~360 wordings was a quarter of a one-shot query's
 // instructions; a lookup here costs a binary search.
 include!(concat!(env!("OUT_DIR"), "/vocab_keys.rs"));
 
