@@ -1,13 +1,14 @@
-//! Build script: compile the vocabulary's keys, and link the binaries with
+//! Build script: compile the vocabulary, and link the binaries with
 //! packed relative relocations on Linux/glibc.
 //!
-//! Vocabulary keys. `data/synonyms.txt` is matched against queries by
-//! analyzed key ("Mesenchymal Stem Cells" → "mesenchym stem cell"). Analyzing
-//! its ~360 wordings at the first query of every process was a quarter of
-//! a one-shot query's instructions, so the keys are computed here, with the
-//! crate's own analysis module (`src/index/analysis.rs`, included as is, so
-//! build-time and query-time keys cannot differ), and written to
-//! `$OUT_DIR/vocab_keys.rs` as a sorted table.
+//! Vocabulary. `data/synonyms.txt` is matched against queries by analyzed
+//! key ("Mesenchymal Stem Cells" → "mesenchym stem cell"). Compiling its
+//! ~360 wordings into a lookup at the first query of every process was a
+//! fifth of a one-shot query's instructions, so it is compiled here, with
+//! the crate's own compiler (`src/search/vocab.rs`) and analysis module
+//! (`src/index/analysis.rs`), both included as is so build-time and
+//! query-time keys cannot differ, and written to `$OUT_DIR/vocab.rs` as
+//! static sorted tables.
 //!
 //! Relocations: a one-shot `trialsearch query` spent ~15% of its time in the
 //! dynamic loader applying relative relocations (`_dl_relocate_object`) of
@@ -17,7 +18,6 @@
 //! warning; other platforms are left alone. (Linking without PIE would save
 //! ~140 more page faults a query, ~3%, at the price of ASLR: not taken.)
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The shape of tantivy's token, for the analysis module.
@@ -34,47 +34,49 @@ pub struct Token {
 #[path = "src/index/analysis.rs"]
 mod analysis;
 
-/// The wordings of a vocabulary in the `data/synonyms.txt` format: groups
-/// `a | b | c` and one-way rules `a => b | c`, `#` comments.
-fn wordings(src: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    for line in src.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (from, to) = match line.split_once("=>") {
-            Some((f, t)) => (Some(f), t),
-            None => (None, line),
-        };
-        out.extend(from.map(str::trim).filter(|t| !t.is_empty()));
-        out.extend(to.split('|').map(str::trim).filter(|t| !t.is_empty()));
-    }
-    out
-}
+#[allow(dead_code)]
+#[path = "src/search/vocab.rs"]
+mod vocab;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=data/synonyms.txt");
     println!("cargo:rerun-if-changed=src/index/analysis.rs");
+    println!("cargo:rerun-if-changed=src/search/vocab.rs");
 
-    let vocab = match std::fs::read_to_string("data/synonyms.txt") {
+    let src = match std::fs::read_to_string("data/synonyms.txt") {
         Ok(v) => v,
         Err(e) => panic!("build.rs: cannot read data/synonyms.txt: {e}"),
     };
-    let keys: BTreeMap<&str, String> = wordings(&vocab)
-        .into_iter()
-        .map(|w| (w, analysis::vocab_key(w)))
-        .collect();
+    let compiled = vocab::compile(&src, &analysis::vocab_key);
     let mut out = String::from(
-        "/// Every wording of `data/synonyms.txt` and its key, sorted by wording.\n\
-         pub static BUILTIN_KEYS: &[(&str, &str)] = &[\n",
+        "/// The keys of `data/synonyms.txt` with their expansions, sorted by key.\n\
+         static BUILTIN_ENTRIES: &[(&str, &[Expansion])] = &[\n",
     );
-    for (w, k) in &keys {
-        let _ = writeln!(out, "    ({w:?}, {k:?}),");
+    for (key, exps) in &compiled.entries {
+        let _ = write!(out, "    ({key:?}, &[");
+        for e in exps {
+            let _ = write!(
+                out,
+                "Expansion {{ text: {:?}, key: {:?}, weight: {:?} }}, ",
+                e.text, e.key, e.weight
+            );
+        }
+        out.push_str("]),\n");
+    }
+    out.push_str("];\n/// Every multi-word key the vocabulary names, sorted.\n");
+    out.push_str("static BUILTIN_PHRASES: &[&str] = &[\n");
+    for p in &compiled.phrases {
+        let _ = writeln!(out, "    {p:?},");
     }
     out.push_str("];\n");
+    let _ = writeln!(
+        out,
+        "/// Longest key in tokens.\nconst BUILTIN_MAX_SPAN: usize = {};",
+        compiled.max_span
+    );
     let dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
-    let path = std::path::Path::new(&dir).join("vocab_keys.rs");
+    let path = std::path::Path::new(&dir).join("vocab.rs");
     if let Err(e) = std::fs::write(&path, out) {
         panic!("build.rs: cannot write {}: {e}", path.display());
     }

@@ -12,6 +12,7 @@ pub mod needles;
 pub mod query;
 pub mod synonyms;
 pub mod tiered;
+pub mod vocab;
 
 use crate::error::{Error, Result};
 use crate::index::schema::{

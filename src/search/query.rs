@@ -375,7 +375,14 @@ fn extract_boosts(words: &[String], q: &mut ParsedQuery) -> Vec<String> {
         )
         .expect("static regex")
     });
-    for m in PHASE.find_iter(&lower) {
+    // Every phase wording contains "phase": most queries skip building the
+    // regex, which cost a sixth of a one-shot query's instructions.
+    let phase_matches = lower
+        .contains("phase")
+        .then(|| PHASE.find_iter(&lower))
+        .into_iter()
+        .flatten();
+    for m in phase_matches {
         q.phase_boosts.extend(normalize::parse_phases(m.as_str()));
         for k in keep
             .iter_mut()
@@ -547,10 +554,10 @@ fn merge_equivalents(concepts: Vec<Concept>) -> Vec<Concept> {
             let same = prev
                 .expansions
                 .iter()
-                .any(|e| e.weight >= super::synonyms::EQUIVALENT_WEIGHT && key_of(&e.text) == k);
+                .any(|e| e.weight >= super::synonyms::EQUIVALENT_WEIGHT && e.key == k);
             if same && !prev.exact && !c.exact {
                 for e in &mut prev.expansions {
-                    if key_of(&e.text) == k {
+                    if e.key == k {
                         e.weight = 1.0;
                     }
                 }
@@ -755,7 +762,7 @@ pub fn concept_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
     let mut alts: Vec<Box<dyn Query>> = Vec::new();
     alts.extend(areas_query(fields, c.scope, &c.text, 1.0));
     for e in &c.expansions {
-        alts.extend(areas_query(fields, c.scope, &e.text, e.weight));
+        alts.extend(areas_query(fields, c.scope, e.text, e.weight));
     }
     match alts.len() {
         0 => None,
@@ -772,7 +779,7 @@ fn strong_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
         c.expansions
             .iter()
             .filter(|e| e.weight >= super::synonyms::EQUIVALENT_WEIGHT)
-            .map(|e| e.text.as_str()),
+            .map(|e| e.text),
     );
     let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let areas = areas(fields, c.scope);
@@ -835,11 +842,8 @@ pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) 
         }
     }
     for c in concepts {
-        let wordings = std::iter::once((c.text.as_str(), 1.0, "literal")).chain(
-            c.expansions
-                .iter()
-                .map(|e| (e.text.as_str(), e.weight, "synonym")),
-        );
+        let wordings = std::iter::once((c.text.as_str(), 1.0, "literal"))
+            .chain(c.expansions.iter().map(|e| (e.text, e.weight, "synonym")));
         for (text, weight, kind) in wordings {
             let n = analyze_positions(text, false).len().max(1) as f32;
             for a in areas(fields, c.scope) {
@@ -1056,7 +1060,7 @@ pub fn build_tiered(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Option<T
         let concept = n_concepts;
         n_concepts += 1;
         let texts = std::iter::once((c.text.as_str(), 1.0))
-            .chain(c.expansions.iter().map(|e| (e.text.as_str(), e.weight)));
+            .chain(c.expansions.iter().map(|e| (e.text, e.weight)));
         for (text, weight) in texts {
             if let Some(query) = areas_query(fields, c.scope, text, weight) {
                 out.push(Wording {
