@@ -23,9 +23,10 @@ use tantivy::TantivyDocument;
 /// Version of the on-disk layout; an index of another version must be rebuilt.
 /// Version 2 added `abbrev` (abbreviations defined in the record) and
 /// `spell` (the unstemmed vocabulary used for spelling correction).
-/// Version 3 stores the record as text instead of bytes: tantivy decodes a
-/// stored bytes value one byte at a time, which was a tenth of a one-shot
-/// query's instructions; a string is read in one piece.
+/// Version 3 stores the record as text instead of bytes (tantivy decodes a
+/// stored bytes value one byte at a time, a tenth of a one-shot query's
+/// instructions; a string is read in one piece) and counts phases from the
+/// single-valued `phase_mask`.
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// Handles to every field.
@@ -71,8 +72,13 @@ pub struct Fields {
     pub spell: Field,
     /// Status code (index into [`Status::ALL`]).
     pub status: Field,
-    /// Phase codes (indexes into [`Phase::ALL`]), one value per phase.
+    /// Phase codes (indexes into [`Phase::ALL`]), one term per phase, for
+    /// filters and boosts.
     pub phase: Field,
+    /// The phase codes again as one fast value, a bit per code
+    /// ([`phase_mask`]): counting a multi-valued column's values per
+    /// matching trial was a tenth of a one-shot query's instructions.
+    pub phase_mask: Field,
     /// Study type code.
     pub study_type: Field,
     /// Sex code.
@@ -153,7 +159,8 @@ pub fn build_schema() -> (Schema, Fields) {
         abbrev: b.add_text_field("abbrev", text(BIO_STEM, false)),
         spell: b.add_text_field("spell", spell_options()),
         status: b.add_u64_field("status", code.clone()),
-        phase: b.add_u64_field("phase", code.clone()),
+        phase: b.add_u64_field("phase", NumericOptions::default().set_indexed()),
+        phase_mask: b.add_u64_field("phase_mask", FAST),
         study_type: b.add_u64_field("study_type", code.clone()),
         sex: b.add_u64_field("sex", code),
         min_age: b.add_f64_field("min_age", INDEXED | FAST),
@@ -195,6 +202,7 @@ impl Fields {
             spell: f("spell")?,
             status: f("status")?,
             phase: f("phase")?,
+            phase_mask: f("phase_mask")?,
             study_type: f("study_type")?,
             sex: f("sex")?,
             min_age: f("min_age")?,
@@ -216,6 +224,22 @@ impl Fields {
 pub fn status_code(s: Status) -> u64 {
     Status::ALL.iter().position(|x| *x == s).unwrap_or(0) as u64
 }
+/// Bit of [`UNKNOWN_CODE`] in a [`phase_mask`].
+pub const UNKNOWN_PHASE_BIT: u32 = 63;
+
+/// The `phase_mask` value of a trial's phase codes: bit `c` for code `c`,
+/// bit [`UNKNOWN_PHASE_BIT`] for [`UNKNOWN_CODE`].
+pub fn phase_mask(codes: &[u64]) -> u64 {
+    codes.iter().fold(0, |m, &c| {
+        let bit = if c < u64::from(UNKNOWN_PHASE_BIT) {
+            c
+        } else {
+            u64::from(UNKNOWN_PHASE_BIT)
+        };
+        m | 1 << bit
+    })
+}
+
 /// Code of a phase in the `phase` field.
 pub fn phase_code(p: Phase) -> u64 {
     Phase::ALL.iter().position(|x| *x == p).unwrap_or(0) as u64
@@ -389,12 +413,15 @@ pub fn to_document(f: &Fields, t: &Trial) -> serde_json::Result<TantivyDocument>
         d.add_text(f.other, s);
     }
     d.add_u64(f.status, t.status.map(status_code).unwrap_or(UNKNOWN_CODE));
-    if t.phases.is_empty() {
-        d.add_u64(f.phase, UNKNOWN_CODE);
+    let codes: Vec<u64> = if t.phases.is_empty() {
+        vec![UNKNOWN_CODE]
+    } else {
+        t.phases.iter().map(|p| phase_code(*p)).collect()
+    };
+    for c in &codes {
+        d.add_u64(f.phase, *c);
     }
-    for p in &t.phases {
-        d.add_u64(f.phase, phase_code(*p));
-    }
+    d.add_u64(f.phase_mask, phase_mask(&codes));
     d.add_u64(
         f.study_type,
         t.study_type.map(study_type_code).unwrap_or(UNKNOWN_CODE),
@@ -413,4 +440,19 @@ pub fn to_document(f: &Fields, t: &Trial) -> serde_json::Result<TantivyDocument>
     d.add_i64(f.start_date, day(&t.start_date));
     d.add_text(f.record, serde_json::to_string(t)?);
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_mask_has_a_bit_per_code_and_one_for_unknown() {
+        assert!(Phase::ALL.len() < UNKNOWN_PHASE_BIT as usize);
+        let p1 = phase_code(Phase::ALL[0]);
+        let p2 = phase_code(Phase::ALL[1]);
+        assert_eq!(phase_mask(&[p1, p2, p2]), 1 << p1 | 1 << p2);
+        assert_eq!(phase_mask(&[UNKNOWN_CODE]), 1 << UNKNOWN_PHASE_BIT);
+        assert_eq!(phase_mask(&[]), 0);
+    }
 }

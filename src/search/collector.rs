@@ -8,10 +8,11 @@
 //! Ties are broken by trial id (ascending), so the same query always lists
 //! the same trials in the same order, whatever the segment layout: within a
 //! segment the id column's term ordinals follow string order, and across
-//! segments the few candidates are compared by their id strings.
+//! segments the few candidates are compared by their id strings (looked up
+//! only then).
 
 use super::tiered::TieredScorer;
-use crate::index::schema::{Fields, UNKNOWN_CODE};
+use crate::index::schema::{Fields, UNKNOWN_CODE, UNKNOWN_PHASE_BIT};
 use crate::trial::{Phase, Status, StudyType};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -100,8 +101,11 @@ pub struct Candidate {
     pub met: u8,
     /// Relevance score (the topic score, for a tiered query).
     pub score: Score,
-    /// The trial id.
+    /// The trial id, filled only when hits from several segments are
+    /// compared (else empty: `ord` orders them).
     pub id: String,
+    /// The id's term ordinal in its segment, which follows id order.
+    pub ord: u64,
     /// Where the document is.
     pub addr: DocAddress,
 }
@@ -189,7 +193,7 @@ pub struct Segment {
     key: KeyColumn,
     id: Option<StrColumn>,
     status: Column<u64>,
-    phase: Column<u64>,
+    phase_mask: Column<u64>,
     study_type: Option<Column<u64>>,
     status_counts: [u64; 100],
     phase_counts: [u64; 100],
@@ -204,6 +208,8 @@ pub struct SegmentFruit {
     total: usize,
     full: usize,
     top: Vec<Candidate>,
+    /// The id column, to name the candidates if other segments have some.
+    id: Option<StrColumn>,
     status: [u64; 100],
     phase: [u64; 100],
     study_type: [u64; 100],
@@ -238,7 +244,7 @@ impl Collector for TopAndFacets {
             key,
             id: ff.str("id")?,
             status: ff.u64("status")?,
-            phase: ff.u64("phase")?,
+            phase_mask: ff.u64("phase_mask")?,
             study_type: if self.facets.contains(&FacetField::StudyType) {
                 Some(ff.u64("study_type")?)
             } else {
@@ -297,9 +303,19 @@ impl Collector for TopAndFacets {
         let mut phase = [0u64; 100];
         let mut types = [0u64; 100];
         let mut strings: Vec<(FacetField, HashMap<String, u64>)> = Vec::new();
-        for f in fruits {
+        // Within one segment term ordinals follow id order; only candidates
+        // of several segments need their ids (a dictionary block read each).
+        let several = fruits.iter().filter(|f| !f.top.is_empty()).count() > 1;
+        for mut f in fruits {
             out.total += f.total;
             out.full += f.full;
+            if several {
+                if let Some(col) = &f.id {
+                    for c in &mut f.top {
+                        let _ = col.ord_to_str(c.ord, &mut c.id);
+                    }
+                }
+            }
             out.top.extend(f.top);
             for i in 0..100 {
                 status[i] += f.status[i];
@@ -324,6 +340,7 @@ impl Collector for TopAndFacets {
                 .then(b.met.cmp(&a.met))
                 .then(b.score.total_cmp(&a.score))
                 .then_with(|| a.id.cmp(&b.id))
+                .then(a.ord.cmp(&b.ord))
         });
         out.top.truncate(self.top);
         let unknown = UNKNOWN_CODE as usize;
@@ -371,13 +388,16 @@ impl Segment {
             self.status_counts[(s as usize).min(99)] += 1;
         }
         // A trial in "Phase 1/Phase 2" counts once under each phase.
-        let mut seen = 0u128;
-        for p in self.phase.values_for_doc(doc) {
-            let p = (p as usize).min(99);
-            if seen & (1 << p) == 0 {
-                self.phase_counts[p] += 1;
-                seen |= 1 << p;
-            }
+        let mut mask = self.phase_mask.first(doc).unwrap_or(0);
+        while mask != 0 {
+            let bit = mask.trailing_zeros();
+            mask &= mask - 1;
+            let code = if bit == UNKNOWN_PHASE_BIT {
+                UNKNOWN_CODE as usize
+            } else {
+                bit as usize
+            };
+            self.phase_counts[code.min(99)] += 1;
         }
         if let Some(col) = &self.study_type {
             if let Some(t) = col.first(doc) {
@@ -440,22 +460,19 @@ impl SegmentCollector for Segment {
     }
 
     fn harvest(self) -> SegmentFruit {
-        let mut top = Vec::with_capacity(self.heap.len());
-        let mut buf = String::new();
-        for Reverse(r) in self.heap {
-            buf.clear();
-            if let Some(c) = &self.id {
-                let _ = c.ord_to_str(r.ord, &mut buf);
-            }
-            top.push(Candidate {
+        let top = self
+            .heap
+            .into_iter()
+            .map(|Reverse(r)| Candidate {
                 key: r.key,
                 tier: r.tier,
                 met: r.met,
                 score: r.score,
-                id: buf.clone(),
+                id: String::new(),
+                ord: r.ord,
                 addr: DocAddress::new(self.ord, r.doc),
-            });
-        }
+            })
+            .collect();
         let strings = self
             .strings
             .into_iter()
@@ -474,6 +491,7 @@ impl SegmentCollector for Segment {
             total: self.total,
             full: self.full,
             top,
+            id: self.id,
             status: self.status_counts,
             phase: self.phase_counts,
             study_type: self.type_counts,
