@@ -198,6 +198,105 @@ impl Emitter<'_> {
     }
 }
 
+/// UAX #29 word-break class of an ASCII byte (the classes ASCII has).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wb {
+    Letter,
+    Numeric,
+    MidLetter,
+    MidNum,
+    /// MidNumLet (`.`) and Single_Quote (`'`), which the rules treat alike
+    /// outside Hebrew.
+    MidNumLetQ,
+    ExtendNumLet,
+    Space,
+    Cr,
+    Lf,
+    Newline,
+    Other,
+}
+
+fn wb(b: u8) -> Wb {
+    match b {
+        b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
+        b'0'..=b'9' => Wb::Numeric,
+        b':' => Wb::MidLetter,
+        b',' | b';' => Wb::MidNum,
+        b'.' | b'\'' => Wb::MidNumLetQ,
+        b'_' => Wb::ExtendNumLet,
+        b' ' => Wb::Space,
+        b'\r' => Wb::Cr,
+        b'\n' => Wb::Lf,
+        0x0B | 0x0C => Wb::Newline,
+        _ => Wb::Other,
+    }
+}
+
+/// `split_word_bound_indices` for ASCII text: the UAX #29 rules that apply
+/// to ASCII (WB3, WB3a/b, WB3d, WB5–WB13b), byte by byte. The general
+/// implementation classifies every character through Unicode tables, which
+/// was a third of analyzing English prose (snippets at query time, every
+/// text field at index time); a test compares the two on real records and
+/// on random ASCII.
+fn ascii_word_bounds(text: &str) -> Vec<(usize, &str)> {
+    let b = text.as_bytes();
+    let class = |i: usize| b.get(i).map_or(Wb::Other, |&c| wb(c));
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..b.len() {
+        let (x, y) = (class(i - 1), class(i));
+        let keep = match (x, y) {
+            (Wb::Cr, Wb::Lf) => true,
+            (Wb::Cr | Wb::Lf | Wb::Newline, _) | (_, Wb::Cr | Wb::Lf | Wb::Newline) => false,
+            (Wb::Space, Wb::Space) => true,
+            (Wb::Letter | Wb::Numeric, Wb::Letter | Wb::Numeric) => true,
+            (Wb::Letter, Wb::MidLetter | Wb::MidNumLetQ) => class(i + 1) == Wb::Letter,
+            (Wb::MidLetter | Wb::MidNumLetQ, Wb::Letter) => i >= 2 && class(i - 2) == Wb::Letter,
+            (Wb::Numeric, Wb::MidNum | Wb::MidNumLetQ) => class(i + 1) == Wb::Numeric,
+            (Wb::MidNum | Wb::MidNumLetQ, Wb::Numeric) => i >= 2 && class(i - 2) == Wb::Numeric,
+            (Wb::Letter | Wb::Numeric | Wb::ExtendNumLet, Wb::ExtendNumLet) => true,
+            (Wb::ExtendNumLet, Wb::Letter | Wb::Numeric) => true,
+            _ => false,
+        };
+        if !keep {
+            out.push((start, &text[start..i]));
+            start = i;
+        }
+    }
+    if start < b.len() {
+        out.push((start, &text[start..]));
+    }
+    out
+}
+
+/// Word boundaries of `text` (UAX #29), line by line: there is always a
+/// boundary after a line feed (WB3a), so each ASCII line takes the fast path
+/// even when another line has an accent or a `≥`.
+fn word_bounds(text: &str) -> Vec<(usize, &str)> {
+    if text.is_ascii() {
+        return ascii_word_bounds(text);
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end = text[start..]
+            .find('\n')
+            .map_or(text.len(), |i| start + i + 1);
+        let line = &text[start..end];
+        if line.is_ascii() {
+            out.extend(
+                ascii_word_bounds(line)
+                    .into_iter()
+                    .map(|(o, w)| (start + o, w)),
+            );
+        } else {
+            out.extend(line.split_word_bound_indices().map(|(o, w)| (start + o, w)));
+        }
+        start = end;
+    }
+    out
+}
+
 /// Analyze `text` into `out` (cleared by the caller).
 pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
     let mut em = Emitter {
@@ -205,7 +304,7 @@ pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
         stem,
         position: 0,
     };
-    let segs: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
+    let segs = word_bounds(text);
     let mut i = 0;
     let mut cjk: Vec<(usize, char)> = Vec::new();
     while i < segs.len() {
@@ -357,6 +456,63 @@ mod tests {
             t,
             vec!["cell", "treat", "covid-19", "covid", "19", "patient", "msc"]
         );
+    }
+
+    fn same_bounds(text: &str) {
+        let general: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
+        if text.is_ascii() {
+            assert_eq!(ascii_word_bounds(text), general, "{text:?}");
+        }
+        assert_eq!(word_bounds(text), general, "{text:?}");
+    }
+
+    #[test]
+    fn word_bounds_match_unicode_segmentation_on_random_text() {
+        // Random strings over the ASCII bytes the rules single out, a few
+        // others, and non-ASCII letters, marks and joiners (the general path
+        // on those lines); xorshift keeps the test deterministic.
+        let alphabet = "aZ09:.,;'_ \r\n\x0b\x0c\t-+/\"()é’≥\u{301}\u{200d}";
+        let alphabet: Vec<char> = alphabet.chars().collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 12) as usize;
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            same_bounds(&s);
+        }
+    }
+
+    #[test]
+    fn word_bounds_match_unicode_segmentation_on_records() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let mut stack = vec![root];
+        let mut checked = 0;
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    for chunk in text.split(|c: char| !c.is_ascii()) {
+                        same_bounds(chunk);
+                        checked += chunk.len();
+                    }
+                    same_bounds(&text);
+                }
+            }
+        }
+        assert!(checked > 1_000_000, "{checked} bytes checked");
     }
 
     #[test]
