@@ -16,8 +16,9 @@ use crate::index::schema::{Fields, UNKNOWN_CODE, UNKNOWN_PHASE_BIT};
 use crate::trial::{Phase, Status, StudyType};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::{Column, ColumnIndex, ColumnValues, StrColumn};
 use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
@@ -192,9 +193,9 @@ pub struct Segment {
     heap: BinaryHeap<Reverse<Ranked>>,
     key: KeyColumn,
     id: Option<StrColumn>,
-    status: Column<u64>,
-    phase_mask: Column<u64>,
-    study_type: Option<Column<u64>>,
+    status: Codes,
+    phase_mask: Codes,
+    study_type: Option<Codes>,
     status_counts: [u64; 100],
     phase_counts: [u64; 100],
     type_counts: [u64; 100],
@@ -243,10 +244,10 @@ impl Collector for TopAndFacets {
             heap: BinaryHeap::new(),
             key,
             id: ff.str("id")?,
-            status: ff.u64("status")?,
-            phase_mask: ff.u64("phase_mask")?,
+            status: Codes::new(ff.u64("status")?),
+            phase_mask: Codes::new(ff.u64("phase_mask")?),
             study_type: if self.facets.contains(&FacetField::StudyType) {
-                Some(ff.u64("study_type")?)
+                Some(Codes::new(ff.u64("study_type")?))
             } else {
                 None
             },
@@ -380,15 +381,41 @@ impl Collector for TopAndFacets {
     }
 }
 
+/// A code column (one value per trial), read by doc id directly when every
+/// document has a value, as every trial has a status and a phase mask:
+/// `Column::first` goes through the column's index on each call, which was
+/// half the cost of counting a match for the facets.
+enum Codes {
+    Dense(Arc<dyn ColumnValues<u64>>),
+    Indexed(Column<u64>),
+}
+
+impl Codes {
+    fn new(col: Column<u64>) -> Codes {
+        match col.index {
+            ColumnIndex::Full => Codes::Dense(col.values),
+            _ => Codes::Indexed(col),
+        }
+    }
+
+    #[inline]
+    fn get(&self, doc: DocId) -> Option<u64> {
+        match self {
+            Codes::Dense(v) => Some(v.get_val(doc)),
+            Codes::Indexed(c) => c.first(doc),
+        }
+    }
+}
+
 impl Segment {
     /// Count a matching trial and its facet values.
     fn count(&mut self, doc: DocId) {
         self.total += 1;
-        if let Some(s) = self.status.first(doc) {
+        if let Some(s) = self.status.get(doc) {
             self.status_counts[(s as usize).min(99)] += 1;
         }
         // A trial in "Phase 1/Phase 2" counts once under each phase.
-        let mut mask = self.phase_mask.first(doc).unwrap_or(0);
+        let mut mask = self.phase_mask.get(doc).unwrap_or(0);
         while mask != 0 {
             let bit = mask.trailing_zeros();
             mask &= mask - 1;
@@ -400,7 +427,7 @@ impl Segment {
             self.phase_counts[code.min(99)] += 1;
         }
         if let Some(col) = &self.study_type {
-            if let Some(t) = col.first(doc) {
+            if let Some(t) = col.get(doc) {
                 self.type_counts[(t as usize).min(99)] += 1;
             }
         }
