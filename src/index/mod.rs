@@ -163,10 +163,42 @@ impl IndexDir {
         let index = tantivy::Index::open_in_dir(&dir).map_err(|e| bad(short(&e)))?;
         analyzer::register(&index);
         let fields = schema::Fields::from_schema(&index.schema()).map_err(|e| bad(short(&e)))?;
-        let deleted = update::open_deleted(&dir).map_err(|e| bad(e.to_string()))?;
-        check_deleted(&index, deleted.as_ref()).map_err(bad)?;
+        // Segment files are opened here: a damaged one is a damaged index
+        // (with the rebuild hint), not a search engine error.
+        let open_reader = |ix: &tantivy::Index| -> Result<tantivy::IndexReader> {
+            ix.reader_builder()
+                .reload_policy(tantivy::ReloadPolicy::Manual)
+                .try_into()
+                .map_err(|e: tantivy::TantivyError| bad(short(&e)))
+        };
+        let reader = open_reader(&index)?;
+        let deleted = match update::open_deleted(&dir).map_err(|e| bad(e.to_string()))? {
+            Some(d) if d.schema() != index.schema() => {
+                return Err(bad(format!("{DELETED}/ has another layout than the index")))
+            }
+            Some(d) => Some(open_reader(&d)?),
+            None => None,
+        };
+        // Counted from the readers' segments: asking the index for its
+        // segment metas would parse meta.json a third time (a tenth of a
+        // one-shot query's fixed cost).
+        let sum = |r: &tantivy::IndexReader, f: fn(&tantivy::SegmentReader) -> u32| {
+            r.searcher()
+                .segment_readers()
+                .iter()
+                .map(|s| u64::from(f(s)))
+                .sum::<u64>()
+        };
+        check_deleted_counts(
+            sum(&reader, tantivy::SegmentReader::num_deleted_docs),
+            deleted
+                .as_ref()
+                .map_or(0, |d| sum(d, tantivy::SegmentReader::num_docs)),
+        )
+        .map_err(bad)?;
         Ok(Opened {
             index,
+            reader,
             fields,
             meta,
             deleted,
@@ -178,6 +210,8 @@ impl IndexDir {
 pub struct Opened {
     /// The tantivy index.
     pub index: tantivy::Index,
+    /// A reader of it (reloaded manually: a generation never changes).
+    pub reader: tantivy::IndexReader,
     /// Its fields.
     pub fields: schema::Fields,
     /// The build summary.
@@ -185,7 +219,7 @@ pub struct Opened {
     /// The documents deleted from `index` but still in its segments, when
     /// it was updated in place (see [`DELETED`]): their statistics are to be
     /// subtracted from the index's.
-    pub deleted: Option<tantivy::Index>,
+    pub deleted: Option<tantivy::IndexReader>,
 }
 
 /// Scores are only right when the deleted-documents index holds exactly as
@@ -209,6 +243,10 @@ pub(crate) fn check_deleted(
         }
         None => 0,
     };
+    check_deleted_counts(in_segments, tracked)
+}
+
+fn check_deleted_counts(in_segments: u64, tracked: u64) -> std::result::Result<(), String> {
     if in_segments != tracked {
         return Err(format!(
             "it has {in_segments} deleted documents but {DELETED}/ lists {tracked}"

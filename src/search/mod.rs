@@ -14,7 +14,7 @@ pub mod synonyms;
 pub mod tiered;
 pub mod vocab;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::schema::{
     eligibility_text, phase_code, sex_code, status_code, study_type_code, Fields,
 };
@@ -31,7 +31,7 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, IndexReader, ReloadPolicy, Term};
+use tantivy::{DocAddress, IndexReader, Term};
 
 /// Hard filters: a trial must satisfy all of them.
 #[derive(Debug, Clone, Default)]
@@ -239,26 +239,12 @@ impl Searcher {
     /// Open the live generation of an index directory.
     pub fn open(dir: &IndexDir) -> Result<Searcher> {
         let opened = dir.open()?;
-        // Segment files are opened here: a damaged one is a damaged index
-        // (with the rebuild hint), not a "search engine" error.
-        let open_reader = |index: &tantivy::Index| -> Result<IndexReader> {
-            index
-                .reader_builder()
-                .reload_policy(ReloadPolicy::Manual)
-                .try_into()
-                .map_err(|e: tantivy::TantivyError| Error::BadIndex {
-                    path: dir.root().to_path_buf(),
-                    reason: e.to_string().chars().take(160).collect(),
-                })
-        };
-        let reader = open_reader(&opened.index)?;
-        let deleted = opened.deleted.as_ref().map(open_reader).transpose()?;
         Ok(Searcher {
             index: opened.index,
-            reader,
+            reader: opened.reader,
             fields: opened.fields,
             meta: opened.meta,
-            deleted,
+            deleted: opened.deleted,
         })
     }
 
