@@ -145,6 +145,58 @@ pub fn groups(keys: &[LinkKeys]) -> Vec<Vec<usize>> {
     out
 }
 
+/// Watches records one at a time for any that [`groups`] could link to a
+/// record seen before, or that shares its id with one: what the streaming
+/// build (`index::build`) must rule out before it writes a record as a
+/// trial of its own, without waiting for every file's keys.
+///
+/// Conservative: it flags every pair sharing an id key, and every pair
+/// sharing a title key of which at least one has no NCT id (a superset of
+/// what `groups` links, which also asks the sponsors to agree). The order
+/// records come in does not change whether some record is flagged. Keys are
+/// kept as 64-bit hashes (~16 bytes each; 500,000 records ≈ 32 MB): a hash
+/// collision only flags a record that needed no flag.
+#[derive(Debug, Default)]
+pub struct LinkWatch {
+    /// Hash of a key → for a title key, whether a record without an NCT id
+    /// had it.
+    seen: HashMap<u64, bool>,
+}
+
+impl LinkWatch {
+    fn hash(kind: u8, key: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        kind.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
+    }
+
+    /// Take in one record's keys; false when it may link to a record taken
+    /// in before, or has the same id (it is then not taken in).
+    pub fn admit(&mut self, k: &LinkKeys) -> bool {
+        let ids: Vec<u64> = k.ids.iter().map(|i| Self::hash(0, i)).collect();
+        let own = Self::hash(1, &k.id);
+        let titles: Vec<u64> = k.titles.iter().map(|t| Self::hash(2, t)).collect();
+        if ids.iter().chain([&own]).any(|h| self.seen.contains_key(h)) {
+            return false;
+        }
+        let linkable = titles
+            .iter()
+            .any(|h| self.seen.get(h).is_some_and(|&no_nct| no_nct || !k.has_nct));
+        if linkable {
+            return false;
+        }
+        for h in ids.into_iter().chain([own]) {
+            self.seen.insert(h, false);
+        }
+        for h in titles {
+            *self.seen.entry(h).or_default() |= !k.has_nct;
+        }
+        true
+    }
+}
+
 /// Link and merge records. The result is in a stable order: by id, and
 /// trials sharing an id (distinct untitled pages) by first sighting.
 pub fn merge(records: Vec<Trial>) -> Vec<Trial> {
@@ -355,6 +407,40 @@ fn fill(out: &mut Trial, r: Trial) {
 mod tests {
     use super::*;
     use crate::trial::{Format, Source, Status};
+
+    /// The watch flags every record `groups` could link to an earlier one,
+    /// and records sharing an id; records with NCT ids sharing a title pass.
+    #[test]
+    fn link_watch_flags_what_could_link() {
+        let rec = |nct: Option<&str>, title: &str, sponsor: &str| {
+            let mut t = Trial {
+                nct_id: nct.map(str::to_string),
+                title: Some(title.to_string()),
+                sponsor: Some(sponsor.to_string()),
+                ..Default::default()
+            };
+            t.finalize();
+            LinkKeys::of(&t)
+        };
+        let title = "Stem Cells for Knee Osteoarthritis in Adults";
+        let mut w = LinkWatch::default();
+        assert!(w.admit(&rec(Some("NCT01234567"), title, "A")));
+        // Another registered trial with the same title: never linked.
+        assert!(w.admit(&rec(Some("NCT07654321"), title, "B")));
+        // The same NCT id again, or a page without one and the same title.
+        assert!(!w.admit(&rec(Some("NCT01234567"), "Other", "A")));
+        assert!(!w.admit(&rec(None, title, "A")));
+        // An unregistered page, then another with its title.
+        let other = "Mesenchymal Stromal Cells in Severe ARDS Patients";
+        assert!(w.admit(&rec(None, other, "C")));
+        assert!(!w.admit(&rec(Some("NCT05555555"), other, "D")));
+        // A pair `groups` links (title, agreeing sponsors) is flagged.
+        let keys = [rec(None, other, "C"), rec(Some("NCT05555555"), other, "C")];
+        assert_eq!(groups(&keys), vec![vec![0, 1]]);
+        let mut w = LinkWatch::default();
+        assert!(w.admit(&keys[0]));
+        assert!(!w.admit(&keys[1]));
+    }
 
     #[test]
     fn same_title_different_sponsors_get_distinct_ids() {

@@ -15,6 +15,27 @@
 //! not O(corpus); the result is identical to [`merge::merge`] over all
 //! records in memory (tested).
 //!
+//! Streaming. Reading and writing in phases leaves a core idle at every
+//! phase boundary, and the write phase read every record back (pread,
+//! zstd, JSON) only to index it. A full build therefore bets that every
+//! record is a trial of its own — true of a registry download, where each
+//! NCT id comes once — and writes each record's document while the files
+//! are still being read: the rayon worker that parsed a record parses its
+//! cache JSON back (exactly what the read-back would give) and hands the
+//! document to the one index writer, whose threads tokenize while the
+//! other files are parsed. A [`LinkWatch`] sees each record's link keys as
+//! it comes and loses the bet at the first record that could link to one
+//! before it, or shares its id; after the reads, [`merge::groups`] must
+//! also find only one-record groups. A lost bet costs the work written so
+//! far: the writer is dropped uncommitted and the index written again from
+//! the spill file as below, so the result never depends on the bet (tested
+//! both ways). Memory stays bounded as in the phased build: the writer's
+//! budget and queue, one batch of parsed files, the keys, and the watch's
+//! key hashes (~16 bytes a key, ~32 MB for 500,000 studies). On M (10,000
+//! API studies) this took the build from ~6.5 to ~x s on 2 cores
+//! (BENCHMARKS.md). Incremental builds (with a live record cache) keep the
+//! phased path, which the in-place update needs.
+//!
 //! Incremental. The spill file doubles as a per-file record cache:
 //! `manifest.jsonl.zst` lists every file with its size, mtime, blake3 hash, its
 //! records' link keys, where its records are and what reading it reported.
@@ -36,19 +57,24 @@
 //! counts, which is what the next update needs of it.
 //!
 //! Order and determinism: files are visited in name order and each file's
-//! records keep their order; documents are added in id order and the
-//! segments merged into one (into groups of at most 120,000 documents for
-//! registry-sized builds, whose single merge needed gigabytes), so two
-//! builds of the same folder produce the same index. An index updated in place has other segments and document
+//! records keep their order; the phased build adds documents in id order,
+//! the streaming one as the files are read, and the segments are merged
+//! into one (into groups of at most 120,000 documents for registry-sized
+//! builds, whose single merge needed gigabytes), so two builds of the same
+//! folder hold the same documents, statistics and answers. The order of
+//! documents inside the index was never fixed (the writer's threads take
+//! documents as they come: two builds of M by the same binary differ in
+//! their doc store bytes); results are ordered by score, then id, and only
+//! equal scores at the cut of a top-k can depend on it. An index updated in place has other segments and document
 //! order but answers every query identically (scores included; ties are
 //! broken by id). Every file that yields nothing is reported with one line
 //! saying why.
 
-use super::schema::{self, build_schema, to_document};
+use super::schema::{self, build_schema, to_document, Fields};
 use super::update;
 use super::{analyzer, IndexDir, Meta, Skipped, CURRENT, LOCK, META};
 use crate::error::{Error, Result};
-use crate::merge::{self, merge_group, LinkKeys};
+use crate::merge::{self, merge_group, LinkKeys, LinkWatch};
 use crate::normalize::sanitize;
 use crate::sources::{read_file, Item, Limits};
 use crate::trial::{Format, Trial};
@@ -59,6 +85,8 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Instant, UNIX_EPOCH};
 
 /// Files parsed per batch. Bounds the parsed records held in memory at once
@@ -103,6 +131,10 @@ pub struct BuildOptions {
     pub timings: bool,
     /// Keep the writer's segments as they are (for measuring the merge).
     pub no_final_merge: bool,
+    /// Never write documents while the files are read (see the module
+    /// docs): read everything first, then write, as an incremental build
+    /// does.
+    pub no_stream: bool,
 }
 
 /// Default doc store block size: a query loads ~10 documents, each costing
@@ -117,7 +149,7 @@ impl BuildOptions {
     /// `TRIALSEARCH_WRITER_THREADS`, `TRIALSEARCH_WRITER_MB`,
     /// `TRIALSEARCH_DOCSTORE` (zstd, zstd:N, lz4, none),
     /// `TRIALSEARCH_DOCSTORE_BLOCK` (bytes), `TRIALSEARCH_NO_FINAL_MERGE=1` and
-    /// `TRIALSEARCH_TIMINGS=1`.
+    /// `TRIALSEARCH_TIMINGS=1`, `TRIALSEARCH_NO_STREAM=1`.
     /// Unparsable values are ignored.
     pub fn tune_from_env(&mut self) {
         let var = |k: &str| std::env::var(k).ok();
@@ -135,6 +167,7 @@ impl BuildOptions {
         }
         self.timings |= var("TRIALSEARCH_TIMINGS").is_some_and(|v| v == "1");
         self.no_final_merge |= var("TRIALSEARCH_NO_FINAL_MERGE").is_some_and(|v| v == "1");
+        self.no_stream |= var("TRIALSEARCH_NO_STREAM").is_some_and(|v| v == "1");
     }
 
     /// The tantivy settings of a build with these options.
@@ -240,6 +273,10 @@ pub struct BuildSummary {
     pub trials_removed: usize,
     /// Trials whose documents an in-place update added.
     pub trials_added: usize,
+    /// The documents were written while the files were read (a full build
+    /// whose records are all trials of their own; see the module docs).
+    #[serde(skip)]
+    pub streamed: bool,
 }
 
 /// A message the build wants shown on stderr.
@@ -433,6 +470,8 @@ struct FileOut {
     /// The manifest line, when it could be written ahead (records left in
     /// a linked pack).
     json: Option<Vec<u8>>,
+    /// Statistics of the records it wrote to a [`Stream`].
+    streamed: WriteStats,
 }
 
 /// A generation's record pack, when linked into a later generation: the
@@ -457,8 +496,15 @@ fn is_pack(name: &str) -> bool {
 /// Record packs a generation may have, its own included.
 const MAX_PACKS: usize = 16;
 
-/// Parse a file and serialize its records (runs on a rayon worker).
-fn parse_file(path: &Path, display: &str, limits: &Limits, hash: Option<String>) -> FileOut {
+/// Parse a file and serialize its records (runs on a rayon worker); with a
+/// [`Stream`], also hand each record to its writer.
+fn parse_file(
+    path: &Path,
+    display: &str,
+    limits: &Limits,
+    hash: Option<String>,
+    stream: Option<&Stream>,
+) -> FileOut {
     let stat = file_stat(path);
     let hash = hash.unwrap_or_else(|| hash_file(path));
     let p = read_one(path, display, limits);
@@ -473,19 +519,24 @@ fn parse_file(path: &Path, display: &str, limits: &Limits, hash: Option<String>)
         ..Default::default()
     };
     let mut lines = Vec::new();
+    let mut streamed = WriteStats::default();
     for t in &p.trials {
         // Serializing a Trial cannot fail (no maps with non-string keys) and
         // compressing in memory neither; if either ever did, losing the
         // record beats a corrupt cache.
-        let Some(frame) = serde_json::to_vec(t)
-            .ok()
-            .and_then(|json| compress_frame(&json))
-        else {
+        let Some(json) = serde_json::to_vec(t).ok() else {
             continue;
         };
+        let Some(frame) = compress_frame(&json) else {
+            continue;
+        };
+        let keys = LinkKeys::of(t);
+        if let Some(s) = stream {
+            s.offer(&keys, &json, &mut streamed);
+        }
         lines.extend_from_slice(&frame);
         entry.lens.push(frame.len() as u32);
-        entry.keys.push(LinkKeys::of(t));
+        entry.keys.push(keys);
         for s in &t.sources {
             *entry
                 .formats
@@ -498,6 +549,7 @@ fn parse_file(path: &Path, display: &str, limits: &Limits, hash: Option<String>)
         lines,
         parsed: true,
         json: None,
+        streamed,
     }
 }
 
@@ -545,6 +597,94 @@ fn decompress_frame(frame: &[u8]) -> std::io::Result<Vec<u8>> {
             }
         }),
         _ => zstd::stream::decode_all(frame),
+    }
+}
+
+/// The index writer of a streaming build: documents are written while the
+/// files are still read, on the bet that every record is a trial of its own
+/// (see the module docs). Shared by the rayon workers that read.
+struct Stream {
+    index: tantivy::Index,
+    writer: tantivy::IndexWriter,
+    fields: Fields,
+    watch: Mutex<LinkWatch>,
+    /// The bet holds: no record so far may link to another or shares its
+    /// id, and every record offered was written.
+    on: AtomicBool,
+    added: AtomicUsize,
+    abort: Option<usize>,
+}
+
+impl Stream {
+    fn start(gen_dir: &Path, opts: &BuildOptions) -> Result<Stream> {
+        let (index, writer, fields) = new_writer(gen_dir, opts)?;
+        Ok(Stream {
+            index,
+            writer,
+            fields,
+            watch: Mutex::new(LinkWatch::default()),
+            on: AtomicBool::new(true),
+            added: AtomicUsize::new(0),
+            abort: abort_after(),
+        })
+    }
+
+    /// Write one record as a trial of its own, from its cache JSON, unless
+    /// the bet is lost (then nothing more is written). The document is the
+    /// one a read-back from the cache gives (`load` in [`build`]): parsed
+    /// from the same JSON and finalized again, so floats that JSON does not
+    /// round-trip exactly come out as they do there.
+    fn offer(&self, keys: &LinkKeys, json: &[u8], stats: &mut WriteStats) {
+        if !self.on.load(Ordering::Relaxed) {
+            return;
+        }
+        let admitted = self.watch.lock().is_ok_and(|mut w| w.admit(keys));
+        if !admitted {
+            self.on.store(false, Ordering::Relaxed);
+            return;
+        }
+        let doc = serde_json::from_slice::<Trial>(json)
+            .ok()
+            .and_then(|mut t| {
+                t.finalize();
+                let d = to_document(&self.fields, &t).ok()?;
+                Some((t, d))
+            });
+        let Some((t, d)) = doc else {
+            self.on.store(false, Ordering::Relaxed);
+            return;
+        };
+        if self.abort == Some(self.added.fetch_add(1, Ordering::SeqCst)) {
+            std::process::abort();
+        }
+        if self.writer.add_document(d).is_err() {
+            self.on.store(false, Ordering::Relaxed);
+            return;
+        }
+        stats.add(&t);
+    }
+
+    /// Once every file is read: when the bet held (`singletons`: every link
+    /// group has one record, and all `records` were written), commit and
+    /// merge as [`write_index`] does and return true. Otherwise the writer
+    /// is dropped, its segments never committed; the caller clears them.
+    fn finish(
+        self,
+        records: usize,
+        singletons: bool,
+        opts: &BuildOptions,
+        phase: &dyn Fn(&str),
+    ) -> Result<bool> {
+        let won = self.on.load(Ordering::SeqCst)
+            && singletons
+            && self.added.load(Ordering::SeqCst) == records;
+        if !won {
+            drop(self.writer);
+            return Ok(false);
+        }
+        phase("add documents");
+        finish_writer(&self.index, self.writer, opts, phase)?;
+        Ok(true)
     }
 }
 
@@ -739,6 +879,7 @@ impl Cache {
                 lines: Vec::new(),
                 parsed: false,
                 json,
+                streamed: WriteStats::default(),
             });
         }
         let len: u64 = e.lens.iter().map(|&l| l as u64).sum();
@@ -753,6 +894,7 @@ impl Cache {
             lines,
             parsed: false,
             json: None,
+            streamed: WriteStats::default(),
         })
     }
 }
@@ -954,6 +1096,12 @@ pub fn build(
     // For each record, its index in the live generation when it was taken
     // from the cache unchanged: what an in-place update compares groups by.
     let mut carried: Vec<Option<usize>> = Vec::new();
+    // A full build (no cache) writes documents while it reads.
+    let stream = match &cache {
+        None if !opts.no_stream => Some(Stream::start(&gen_dir, opts)?),
+        _ => None,
+    };
+    let mut streamed = WriteStats::default();
     for batch in files.chunks(BATCH_FILES) {
         let mut outs: Vec<FileOut> = batch
             .par_iter()
@@ -963,7 +1111,7 @@ pub fn build(
                     Some(Err(h)) => h,
                     None => None,
                 };
-                parse_file(p, d, &limits, hash)
+                parse_file(p, d, &limits, hash, stream.as_ref())
             })
             .collect();
         for out in outs.iter_mut() {
@@ -1000,6 +1148,7 @@ pub fn build(
             for (f, n) in &e.formats {
                 *summary.records.entry(f.clone()).or_default() += n;
             }
+            streamed.absorb(std::mem::take(&mut out.streamed));
             let first_cached = match (&cache, out.parsed) {
                 (Some(c), false) => c.by_path.get(&e.path).map(|&i| c.entries[i].1),
                 _ => None,
@@ -1091,10 +1240,35 @@ pub fn build(
     let groups = merge::groups(&keys);
     phase("link");
 
+    let mut written = None;
+    if let Some(s) = stream {
+        let singletons = groups.iter().all(|g| g.len() == 1);
+        if s.finish(keys.len(), singletons, opts, &phase)? {
+            // One group per record, in record order (see `GroupIds`).
+            let ids = keys
+                .iter()
+                .map(|k| GroupIds {
+                    merged: k.id.clone(),
+                    renamed: None,
+                })
+                .collect();
+            written = Some(Written {
+                ids,
+                stats: std::mem::take(&mut streamed),
+                in_place: None,
+            });
+            summary.streamed = true;
+        } else {
+            if opts.timings {
+                eprintln!("timing: records link or share ids; writing the index again");
+            }
+            clear_index_files(&gen_dir)?;
+        }
+    }
+
     // Update the live generation's segments in place when few trials
     // changed; otherwise (or when that cannot be done exactly) write the
     // index from the records.
-    let mut written = None;
     if let Some(prev) = &previous {
         let input = update::Input {
             live: &prev.gen,
@@ -1274,6 +1448,17 @@ impl WriteStats {
         }
     }
 
+    /// Add the counts of another (a file's streamed records).
+    fn absorb(&mut self, o: WriteStats) {
+        self.fill.n += o.fill.n;
+        for (c, x) in self.fill.filled.iter_mut().zip(o.fill.filled) {
+            *c += x;
+        }
+        for (f, n) in o.per_format {
+            *self.per_format.entry(f).or_default() += n;
+        }
+    }
+
     /// Count one trial out (an in-place update removing it).
     pub fn remove(&mut self, t: &Trial) {
         self.fill.remove(t);
@@ -1382,13 +1567,12 @@ fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
-fn write_index(
+/// A new, empty index in `gen_dir` and its writer, set up as every full
+/// build writes.
+fn new_writer(
     gen_dir: &Path,
-    order: Vec<Slot>,
-    load: &(dyn Fn(usize) -> Result<Trial> + Sync),
     opts: &BuildOptions,
-    phase: &dyn Fn(&str),
-) -> Result<WriteStats> {
+) -> Result<(tantivy::Index, tantivy::IndexWriter, Fields)> {
     let (schema, fields) = build_schema();
     let index = tantivy::Index::builder()
         .schema(schema)
@@ -1408,9 +1592,20 @@ fn write_index(
             .unwrap_or(1)
             .clamp(1, 4)
     };
-    let mut writer: tantivy::IndexWriter =
+    let writer: tantivy::IndexWriter =
         index.writer_with_num_threads(threads, budget.max((threads * 20) << 20))?;
     writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+    Ok((index, writer, fields))
+}
+
+fn write_index(
+    gen_dir: &Path,
+    order: Vec<Slot>,
+    load: &(dyn Fn(usize) -> Result<Trial> + Sync),
+    opts: &BuildOptions,
+    phase: &dyn Fn(&str),
+) -> Result<WriteStats> {
+    let (index, writer, fields) = new_writer(gen_dir, opts)?;
     let abort = abort_after();
     let mut stats = WriteStats::default();
     let mut n = 0usize;
@@ -1445,6 +1640,17 @@ fn write_index(
         }
     }
     phase("add documents");
+    finish_writer(&index, writer, opts, phase)?;
+    Ok(stats)
+}
+
+/// Commit what the writer was given and merge the segments (see below).
+fn finish_writer(
+    index: &tantivy::Index,
+    mut writer: tantivy::IndexWriter,
+    opts: &BuildOptions,
+    phase: &dyn Fn(&str),
+) -> Result<()> {
     writer.commit()?;
     phase("commit");
     if !opts.no_final_merge {
@@ -1462,7 +1668,7 @@ fn write_index(
     }
     writer.wait_merging_threads()?;
     phase("final merge");
-    Ok(stats)
+    Ok(())
 }
 
 /// Most documents one merge of the final merge takes (see [`write_index`]).
@@ -1639,6 +1845,49 @@ mod tests {
         };
         assert!(merged.len() > 100);
         assert_eq!(json(&built), json(&merged));
+    }
+
+    /// A streaming build gives the index of one that reads everything
+    /// first: where every record is a trial of its own (the bet holds) and
+    /// where records link (the bet is lost and the index written again).
+    #[test]
+    fn streaming_build_equals_read_then_write() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let ctgov = vec![data.join("ctgov/json"), data.join("ctgov/xml")];
+        for (paths, streams) in [(ctgov, true), (vec![data], false)] {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut built = Vec::new();
+            for no_stream in [false, true] {
+                let ix = IndexDir::new(tmp.path().join(format!("ix-{no_stream}")));
+                let opts = BuildOptions {
+                    paths: paths.clone(),
+                    no_stream,
+                    ..Default::default()
+                };
+                let summary = build(&ix, &opts, &mut |_| {}).unwrap();
+                assert_eq!(summary.streamed, streams && !no_stream, "{paths:?}");
+                let s = Searcher::open(&ix).unwrap();
+                let mut trials: Vec<String> = s
+                    .all_matching(&Request::default())
+                    .unwrap()
+                    .iter()
+                    .map(|t| serde_json::to_string(t).unwrap())
+                    .collect();
+                trials.sort();
+                let gen = ix.current().unwrap();
+                let mut meta: serde_json::Value =
+                    serde_json::from_slice(&fs::read(gen.join(META)).unwrap()).unwrap();
+                meta.as_object_mut().unwrap().remove("index");
+                let mut summary = serde_json::to_value(&summary).unwrap();
+                for k in ["index", "seconds"] {
+                    summary.as_object_mut().unwrap().remove(k);
+                }
+                let cache = [RECORDS, MANIFEST, IDS].map(|f| fs::read(gen.join(f)).unwrap());
+                built.push((trials, meta, summary, cache));
+            }
+            assert!(built[0].0.len() >= 9);
+            assert!(built[0] == built[1], "{paths:?}");
+        }
     }
 
     /// An in-place update indexes documents again from their stored records
