@@ -34,26 +34,54 @@ static STEMMER: LazyLock<frostem::Stemmer> =
 /// ("patients", "cells", "treatment") over and over.
 const STEM_MEMO_MAX: usize = 1 << 16;
 
-thread_local! {
-    static STEM_MEMO: std::cell::RefCell<HashMap<Box<str>, Box<str>>> =
-        std::cell::RefCell::new(HashMap::new());
+/// The memo's hasher: FNV-1a over the word's bytes. Words are short and
+/// the memo is private to a thread, so SipHash's protection against chosen
+/// keys buys nothing here, and it was most of a memo lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
-/// The English stem of a lower-case alphabetic word.
-fn stem(word: &str) -> String {
+type StemMemo = HashMap<Box<str>, Box<str>, std::hash::BuildHasherDefault<Fnv>>;
+
+thread_local! {
+    static STEM_MEMO: std::cell::RefCell<StemMemo> =
+        std::cell::RefCell::new(StemMemo::default());
+}
+
+/// The English stem of a lower-case alphabetic word, written into `out`
+/// (cleared first).
+fn stem_into(word: &str, out: &mut String) {
+    out.clear();
     STEM_MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
         if let Some(s) = memo.get(word) {
-            return s.to_string();
+            out.push_str(s);
+            return;
         }
-        let s = STEMMER.stem(word).into_owned();
+        let s = STEMMER.stem(word);
+        out.push_str(&s);
         if memo.len() >= STEM_MEMO_MAX {
             // A bounded cache, simply restarted: long corpora keep their
             // frequent words after a few documents.
             memo.clear();
         }
-        memo.insert(word.into(), s.as_str().into());
-        s
+        memo.insert(word.into(), s.as_ref().into());
     })
 }
 
@@ -79,7 +107,11 @@ fn is_wordish(s: &str) -> bool {
 /// Lower-case and fold accents ("Sjögren" → "sjogren", "ß" → "ss").
 pub fn fold(s: &str, out: &mut String) {
     if s.is_ascii() {
-        out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+        let start = out.len();
+        out.push_str(s);
+        if let Some(added) = out.get_mut(start..) {
+            added.make_ascii_lowercase();
+        }
         return;
     }
     for c in s.chars().flat_map(char::to_lowercase) {
@@ -115,62 +147,78 @@ fn is_abbreviation_plural(t: &str) -> bool {
     stem.len() >= 2 && !body.is_empty() && !body.bytes().any(|b| b"aeiouy".contains(&b))
 }
 
+/// Writes tokens into `out` from its start, reusing the tokens (and their
+/// text buffers) already there: a tokenizer analyzes text after text into
+/// the same vector, and a fresh `String` per token and per folded word was
+/// a third of the analysis's instructions (malloc, free, realloc).
 struct Emitter<'t> {
     out: &'t mut Vec<Token>,
+    /// Tokens written so far; `out` is cut to this at the end.
+    len: usize,
     stem: bool,
     position: usize,
+    /// The folded word or compound being emitted.
+    folded: String,
 }
 
 impl Emitter<'_> {
-    fn push(&mut self, text: String, from: usize, to: usize, position: usize) {
+    fn push(&mut self, text: &str, from: usize, to: usize, position: usize) {
         if text.is_empty() || text.len() > MAX_TOKEN_LEN {
             return;
         }
+        if self.len == self.out.len() {
+            self.out.push(Token {
+                offset_from: 0,
+                offset_to: 0,
+                position: 0,
+                text: String::new(),
+                position_length: 1,
+            });
+        }
+        let token = &mut self.out[self.len];
+        self.len += 1;
         let alpha = text.bytes().all(|b| b.is_ascii_lowercase());
-        let text = if self.stem && alpha && text.len() >= 3 && is_abbreviation_plural(&text) {
+        if self.stem && alpha && text.len() >= 3 && is_abbreviation_plural(text) {
             // Snowball keeps "mscs" and "evs" (no vowel before the s); the
             // field writes MSC and MSCs interchangeably.
-            text[..text.len() - 1].to_string()
+            token.text.clear();
+            token.text.push_str(&text[..text.len() - 1]);
         } else if self.stem && alpha && text.len() > 3 {
-            stem(&text)
+            stem_into(text, &mut token.text);
         } else {
-            text
-        };
-        self.out.push(Token {
-            offset_from: from,
-            offset_to: to,
-            position,
-            text,
-            position_length: 1,
-        });
+            token.text.clear();
+            token.text.push_str(text);
+        }
+        token.offset_from = from;
+        token.offset_to = to;
+        token.position = position;
+        token.position_length = 1;
     }
 
     fn word(&mut self, s: &str, from: usize) {
-        let mut folded = String::with_capacity(s.len());
+        let mut folded = std::mem::take(&mut self.folded);
+        folded.clear();
         fold(s, &mut folded);
         // UAX #29 keeps "Wharton's" and "1.5" whole: keep them, and also the
         // possessive-stripped form, so "Wharton jelly" finds "Wharton's jelly".
         let pos = self.position;
-        if let Some(stripped) = folded
-            .strip_suffix("'s")
-            .filter(|b| !b.is_empty())
-            .map(str::to_string)
-        {
-            self.push(folded, from, from + s.len(), pos);
+        self.push(&folded, from, from + s.len(), pos);
+        if let Some(stripped) = folded.strip_suffix("'s").filter(|b| !b.is_empty()) {
             self.push(stripped, from, from + s.len(), pos);
-        } else {
-            self.push(folded, from, from + s.len(), pos);
         }
+        self.folded = folded;
         self.position += 1;
     }
 
     fn compound(&mut self, text: &str, start: usize, parts: &[(usize, &str)]) {
         let end = parts.last().map(|(o, p)| o + p.len()).unwrap_or(start);
         let whole = &text[start..end];
-        let mut folded = String::with_capacity(whole.len());
+        let mut folded = std::mem::take(&mut self.folded);
+        folded.clear();
         fold(whole, &mut folded);
         let first = self.position;
-        self.push(folded, start, end, first);
+        self.push(&folded, start, end, first);
+        self.folded = folded;
         for (off, p) in parts.iter().filter(|(_, p)| is_wordish(p)) {
             self.word(p, *off);
         }
@@ -182,7 +230,13 @@ impl Emitter<'_> {
     fn cjk_run(&mut self, run: &[(usize, char)]) {
         if run.len() == 1 {
             let (off, c) = run[0];
-            self.push(c.to_string(), off, off + c.len_utf8(), self.position);
+            let mut buf = [0u8; 4];
+            self.push(
+                c.encode_utf8(&mut buf),
+                off,
+                off + c.len_utf8(),
+                self.position,
+            );
             self.position += 1;
             return;
         }
@@ -192,7 +246,7 @@ impl Emitter<'_> {
             let mut s = String::with_capacity(8);
             s.push(c1);
             s.push(c2);
-            self.push(s, o1, o2 + c2.len_utf8(), self.position);
+            self.push(&s, o1, o2 + c2.len_utf8(), self.position);
             self.position += 1;
         }
     }
@@ -297,12 +351,15 @@ fn word_bounds(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
-/// Analyze `text` into `out` (cleared by the caller).
+/// Analyze `text` into `out`, replacing what it held (its tokens' buffers
+/// are reused).
 pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
     let mut em = Emitter {
         out,
+        len: 0,
         stem,
         position: 0,
+        folded: String::new(),
     };
     let segs = word_bounds(text);
     let mut i = 0;
@@ -349,6 +406,7 @@ pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
     if !cjk.is_empty() {
         em.cjk_run(&cjk);
     }
+    em.out.truncate(em.len);
 }
 
 /// The tokens of `text` grouped by position: each inner list holds the

@@ -47,7 +47,7 @@ impl Tokenizer for BioTokenizer {
     type TokenStream<'a> = BioTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> BioTokenStream<'a> {
-        self.tokens.clear();
+        // Overwrites the tokens of the previous text, reusing their buffers.
         analyze_into(text, self.stem, &mut self.tokens);
         BioTokenStream {
             tokens: &mut self.tokens,
