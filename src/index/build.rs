@@ -400,9 +400,32 @@ fn file_stat(path: &Path) -> Option<(u64, u128)> {
     Some((m.len(), mtime))
 }
 
+/// blake3 of a file's content, hex ("" when it cannot be read). Read
+/// through a buffer kept per thread: `Hasher::update_reader` zeroes a fresh
+/// 64 KiB buffer for every file, 1.2% of an M build's instructions.
 fn hash_file(path: &Path) -> String {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let mut h = blake3::Hasher::new();
-    match File::open(path).and_then(|f| h.update_reader(f).map(|_| ())) {
+    let read = BUF.with(|buf| -> std::io::Result<()> {
+        let mut buf = buf.borrow_mut();
+        if buf.is_empty() {
+            buf.resize(64 << 10, 0);
+        }
+        let mut f = File::open(path)?;
+        loop {
+            match f.read(&mut buf[..]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    h.update(&buf[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    });
+    match read {
         Ok(()) => h.finalize().to_hex().to_string(),
         Err(_) => String::new(),
     }
