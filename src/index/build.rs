@@ -720,6 +720,7 @@ impl Stream {
         // The watch's key hashes are not needed any more; the final merge
         // is the build's peak of memory.
         drop(watch);
+        release_free_memory();
         phase("add documents");
         finish_writer(&index, writer, opts, phase)
     }
@@ -1301,10 +1302,10 @@ pub fn build(
                 .collect();
             // Nothing below needs the link keys or groups of a won bet:
             // free them before the final merge, the build's peak of memory
-            // on a registry-sized corpus (~1 KB a record at 500,000).
+            // on a registry-sized corpus (~1 KB a record at 500,000);
+            // `finish` hands the freed pages back.
             keys = Vec::new();
             groups = Vec::new();
-            release_free_memory();
             s.finish(opts, &phase)?;
             written = Some(Written {
                 ids,
@@ -1888,28 +1889,40 @@ mod tests {
     use super::*;
     use crate::search::{Request, Searcher};
 
+    fn test_data() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    }
+
+    /// Every record the files of `tests/data` hold, as a build reads them.
+    fn test_data_records() -> Vec<Trial> {
+        let opts = BuildOptions {
+            paths: vec![test_data()],
+            ..Default::default()
+        };
+        let mut records = Vec::new();
+        for f in walk(&opts, Path::new("/nonexistent")).unwrap() {
+            if let Found::File(p, d) = f {
+                records.extend(read_one(&p, &d, &opts.limits).trials);
+            }
+        }
+        records
+    }
+
     /// The streaming build (records spilled, linked by keys, singletons read
     /// back) gives exactly the trials of an in-memory merge of all records.
     #[test]
     fn streaming_build_equals_in_memory_merge() {
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
         let tmp = tempfile::tempdir().unwrap();
         let dir = IndexDir::new(tmp.path().join("index"));
         let opts = BuildOptions {
-            paths: vec![data.clone()],
+            paths: vec![test_data()],
             ..Default::default()
         };
         build(&dir, &opts, &mut |_| {}).unwrap();
         let s = Searcher::open(&dir).unwrap();
         let built = s.all_matching(&Request::default()).unwrap();
 
-        let mut records = Vec::new();
-        for f in walk(&opts, dir.root()).unwrap() {
-            if let Found::File(p, d) = f {
-                records.extend(read_one(&p, &d, &opts.limits).trials);
-            }
-        }
-        let merged = merge::merge(records);
+        let merged = merge::merge(test_data_records());
         let json = |v: &[Trial]| {
             let mut out: Vec<String> = v
                 .iter()
@@ -1927,7 +1940,7 @@ mod tests {
     /// where records link (the bet is lost and the index written again).
     #[test]
     fn streaming_build_equals_read_then_write() {
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let data = test_data();
         let ctgov = vec![data.join("ctgov/json"), data.join("ctgov/xml")];
         for (paths, streams) in [(ctgov, true), (vec![data], false)] {
             let tmp = tempfile::tempdir().unwrap();
@@ -1971,25 +1984,16 @@ mod tests {
     #[test]
     fn a_read_record_is_its_read_back() {
         use tantivy::schema::document::Document;
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-        let opts = BuildOptions {
-            paths: vec![data],
-            ..Default::default()
-        };
         let (schema, fields) = build_schema();
         let mut n = 0;
-        for f in walk(&opts, Path::new("/nonexistent")).unwrap() {
-            let Found::File(p, d) = f else { continue };
-            for t in read_one(&p, &d, &opts.limits).trials {
-                let mut back: Trial =
-                    serde_json::from_slice(&serde_json::to_vec(&t).unwrap()).unwrap();
-                back.finalize();
-                if round_trips(t.min_age_years) && round_trips(t.max_age_years) {
-                    let doc = to_document(&fields, &t).unwrap().to_json(&schema);
-                    let again = to_document(&fields, &back).unwrap().to_json(&schema);
-                    assert_eq!(doc, again, "{}", t.id);
-                    n += 1;
-                }
+        for t in test_data_records() {
+            let mut back: Trial = serde_json::from_slice(&serde_json::to_vec(&t).unwrap()).unwrap();
+            back.finalize();
+            if round_trips(t.min_age_years) && round_trips(t.max_age_years) {
+                let doc = to_document(&fields, &t).unwrap().to_json(&schema);
+                let again = to_document(&fields, &back).unwrap().to_json(&schema);
+                assert_eq!(doc, again, "{}", t.id);
+                n += 1;
             }
         }
         assert!(n > 100);
@@ -2004,19 +2008,8 @@ mod tests {
     #[test]
     fn a_stored_record_gives_back_its_document() {
         use tantivy::schema::document::Document;
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-        let opts = BuildOptions {
-            paths: vec![data],
-            ..Default::default()
-        };
-        let mut records = Vec::new();
-        for f in walk(&opts, Path::new("/nonexistent")).unwrap() {
-            if let Found::File(p, d) = f {
-                records.extend(read_one(&p, &d, &opts.limits).trials);
-            }
-        }
         let (schema, fields) = build_schema();
-        let trials = merge::merge(records);
+        let trials = merge::merge(test_data_records());
         assert!(trials.len() > 100);
         for t in &trials {
             let doc = to_document(&fields, t).unwrap();
