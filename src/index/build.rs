@@ -4,7 +4,8 @@
 //!
 //! How it scales. Files are parsed on all cores with rayon, a bounded batch
 //! of files at a time ([`BATCH_FILES`]), so the parsed corpus never sits in
-//! memory: each record is written, as one zstd frame of JSON, to `records.zst` in
+//! memory: each record is written, as one zstd frame of JSON (with a shared
+//! dictionary, [`RECORDS_DICT`]), to `records.zst` in
 //! the new generation, and only its link keys (ids, title keys, sponsor key:
 //! [`LinkKeys`], ~100 bytes) and its byte range stay in memory. Linking then
 //! runs over the keys alone ([`merge::groups`]). Singletons — the vast
@@ -106,7 +107,16 @@ pub const MANIFEST: &str = "manifest.jsonl.zst";
 /// zstd-compressed JSON.
 pub const IDS: &str = "ids.json.zst";
 /// zstd level of the cache: the fastest, since it is written on every build.
-const CACHE_LEVEL: i32 = 1;
+pub const CACHE_LEVEL: i32 = 1;
+/// The zstd dictionary of the record cache, trained on real records by
+/// `examples/traindict.rs`. A record is a frame of its own (so it can be
+/// read back alone), and a lone frame of a few KB has little history to
+/// match: level 1 packed a record ~2x. Field names, status and phase words
+/// and the boilerplate of eligibility criteria recur in every record; with
+/// them as a dictionary the same frames pack ~3.5x on real records the
+/// dictionary never saw (BENCHMARKS.md), which leaves the index room for a
+/// doc store that is faster to read.
+static RECORDS_DICT: &[u8] = include_bytes!("../../data/records.dict");
 
 /// Options of one build.
 #[derive(Debug, Clone, Default)]
@@ -125,7 +135,8 @@ pub struct BuildOptions {
     pub writer_threads: usize,
     /// Ignore the previous generation's record cache: re-read every file.
     pub full: bool,
-    /// Doc store compressor: "zstd" (default, level 3), "zstd:N", "lz4", "none".
+    /// Doc store compressor: "lz4" (default), "zstd" (level 3), "zstd:N",
+    /// "none".
     pub docstore: String,
     /// Doc store block size in bytes (0: the default, [`DOCSTORE_BLOCK`]).
     pub docstore_block: usize,
@@ -139,12 +150,19 @@ pub struct BuildOptions {
     pub no_stream: bool,
 }
 
-/// Default doc store block size: a query loads ~10 documents, each costing
-/// one block decompression, while bigger blocks compress better. 16 KiB:
-/// loading ten hits on M costs 4.8M instructions against 10.6M with 64 KiB
-/// blocks (a quarter of a one-shot query), for an index 0.27x the raw JSON
-/// instead of 0.23x (BENCHMARKS.md).
-pub const DOCSTORE_BLOCK: usize = 16 << 10;
+/// Default doc store block size, for the default compressor, lz4. A
+/// one-shot query loads ~10 documents, each costing one block
+/// decompression, and nothing is cached between processes, so the store's
+/// format is a query cost: with zstd-3 and 16 KiB blocks, loading ten hits
+/// was a quarter of a one-shot M query's instructions, and tantivy makes a
+/// zstd context per block read (three `cpuid` traps to the hypervisor in a
+/// VM, ~20 µs a block). lz4 needs no context and decompresses 32 KiB in a
+/// few µs: "breast cancer" on M 14.7M → 13.3M instructions. Its index is
+/// larger (store 27 → 37 MB on M); the record cache's zstd dictionary
+/// ([`RECORDS_DICT`]) pays for that, keeping index and cache under half the
+/// raw JSON (BENCHMARKS.md). 32 KiB rather than lz4's usual 16: 7% smaller
+/// for ~0.8M more instructions a query.
+pub const DOCSTORE_BLOCK: usize = 32 << 10;
 
 impl BuildOptions {
     /// Apply the tuning knobs of the environment, for benchmarks:
@@ -188,10 +206,9 @@ impl BuildOptions {
     fn compressor(&self) -> tantivy::store::Compressor {
         use tantivy::store::{Compressor, ZstdCompressor};
         match self.docstore.as_str() {
-            "lz4" => Compressor::Lz4,
             "none" => Compressor::None,
-            other => {
-                let level = other
+            z if z.starts_with("zstd") => {
+                let level = z
                     .strip_prefix("zstd:")
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(3);
@@ -199,6 +216,7 @@ impl BuildOptions {
                     compression_level: Some(level),
                 })
             }
+            _ => Compressor::Lz4,
         }
     }
 }
@@ -594,10 +612,45 @@ fn compress_frame(json: &[u8]) -> Option<Vec<u8>> {
     CCTX.with(|c| {
         let mut c = c.borrow_mut();
         if c.is_none() {
-            *c = zstd::bulk::Compressor::new(CACHE_LEVEL).ok();
+            *c = zstd::bulk::Compressor::with_prepared_dictionary(encoder_dict()).ok();
         }
         c.as_mut()?.compress(json).ok()
     })
+}
+
+/// [`RECORDS_DICT`] digested for compression, once per process (the
+/// threads' contexts reference it).
+fn encoder_dict() -> &'static zstd::dict::EncoderDictionary<'static> {
+    static D: std::sync::OnceLock<zstd::dict::EncoderDictionary<'static>> =
+        std::sync::OnceLock::new();
+    D.get_or_init(|| zstd::dict::EncoderDictionary::copy(RECORDS_DICT, CACHE_LEVEL))
+}
+
+/// [`RECORDS_DICT`] digested for decompression, once per process.
+fn decoder_dict() -> &'static zstd::dict::DecoderDictionary<'static> {
+    static D: std::sync::OnceLock<zstd::dict::DecoderDictionary<'static>> =
+        std::sync::OnceLock::new();
+    D.get_or_init(|| zstd::dict::DecoderDictionary::copy(RECORDS_DICT))
+}
+
+/// Decode a frame whose size is not known up front, with the dictionary.
+fn decode_stream(frame: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    zstd::stream::read::Decoder::with_prepared_dictionary(frame, decoder_dict())?
+        .read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The JSON the record cache holds for each record of one file (what
+/// [`compress_frame`] packs): the samples `examples/traindict.rs` trains
+/// the cache's dictionary on. Files that yield nothing give nothing.
+pub fn cache_json(path: &Path) -> Vec<Vec<u8>> {
+    let display = path.display().to_string();
+    read_one(path, &display, &Limits::default())
+        .trials
+        .iter()
+        .filter_map(|t| serde_json::to_vec(t).ok())
+        .collect()
 }
 
 /// Decompress one cache frame (see [`compress_frame`]) with this thread's
@@ -614,14 +667,16 @@ fn decompress_frame(frame: &[u8]) -> std::io::Result<Vec<u8>> {
         Some(size) if size <= MOST => DCTX.with(|d| {
             let mut d = d.borrow_mut();
             if d.is_none() {
-                *d = Some(zstd::bulk::Decompressor::new()?);
+                *d = Some(zstd::bulk::Decompressor::with_prepared_dictionary(
+                    decoder_dict(),
+                )?);
             }
             match d.as_mut() {
                 Some(d) => d.decompress(frame, size),
-                None => zstd::stream::decode_all(frame),
+                None => decode_stream(frame),
             }
         }),
-        _ => zstd::stream::decode_all(frame),
+        _ => decode_stream(frame),
     }
 }
 
@@ -954,12 +1009,16 @@ fn read_meta_file(gen: &Path) -> Option<Meta> {
 /// What must match for a cached record to be reused: the layout and the
 /// options that change what the readers produce.
 fn build_key(opts: &BuildOptions) -> String {
+    // The dictionary's digest: frames packed with another dictionary would
+    // not decode.
+    let dict = blake3::hash(RECORDS_DICT).to_hex();
     format!(
-        "schema {} {} follow={} {:?}",
+        "schema {} {} follow={} {:?} dict={}",
         schema::SCHEMA_VERSION,
         env!("CARGO_PKG_VERSION"),
         opts.follow_links,
-        opts.limits
+        opts.limits,
+        &dict[..16]
     )
 }
 
@@ -1906,6 +1965,33 @@ mod tests {
             }
         }
         records
+    }
+
+    /// Cache frames decode to the JSON they were made of, and the shared
+    /// dictionary packs the records of tests/data (real records) smaller
+    /// than frames without it: a dictionary that no longer fits the record's
+    /// shape shows here.
+    #[test]
+    fn cache_frames_round_trip_and_the_dictionary_pays() {
+        let mut plain = zstd::bulk::Compressor::new(CACHE_LEVEL).unwrap();
+        let (mut raw, mut with, mut without) = (0, 0, 0);
+        let records = test_data_records();
+        assert!(records.len() > 100, "{} records", records.len());
+        for t in &records {
+            let json = serde_json::to_vec(t).unwrap();
+            let frame = compress_frame(&json).unwrap();
+            assert_eq!(decompress_frame(&frame).unwrap(), json);
+            // A frame that does not say its size takes the streaming path.
+            assert_eq!(decode_stream(&frame).unwrap(), json);
+            raw += json.len();
+            with += frame.len();
+            without += plain.compress(&json).unwrap().len();
+        }
+        let (r_with, r_without) = (raw as f64 / with as f64, raw as f64 / without as f64);
+        assert!(
+            r_with > 1.3 * r_without,
+            "{r_with:.2}x with the dictionary, {r_without:.2}x without"
+        );
     }
 
     /// The streaming build (records spilled, linked by keys, singletons read
