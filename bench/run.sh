@@ -29,8 +29,11 @@ if [ ${#sizes[@]} -eq 0 ]; then
   [ "${BENCH_L:-0}" = 1 ] && sizes+=(L)
 fi
 
-cargo build --release --quiet --bin trialsearch --example gencorpus --example querybench
-BIN=$TARGET/release/trialsearch
+# The binary people run (scripts/build-release.sh: LTO, static on
+# Linux/glibc); the examples (generator, in-process timing) as everyday
+# release builds. BIN=/path/to/trialsearch measures another build instead.
+cargo build --release --quiet --example gencorpus --example querybench
+BIN=${BIN:-$(scripts/build-release.sh --quiet)}
 QB=$TARGET/release/examples/querybench
 GEN=$TARGET/release/examples/gencorpus
 mapfile -t QUERIES < <(grep -v '^#' bench/queries.txt | grep -v '^ *$')
