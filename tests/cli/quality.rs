@@ -131,6 +131,48 @@ fn sort_by_enrollment_and_updated_is_descending_with_ids_ascending_on_ties() {
     }
 }
 
+/// On an index of several segments, equal ranks are still ordered by id:
+/// candidates of different segments that tie are named and compared, so the
+/// answers are those of the one-segment index, in the same order.
+#[test]
+fn ties_across_segments_are_broken_by_id_as_within_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = dir.path().join("index");
+    ts_at(&index)
+        .env("TRIALSEARCH_NO_FINAL_MERGE", "1")
+        .env("TRIALSEARCH_WRITER_THREADS", "2")
+        .args(["index", "--quiet"])
+        .arg(data("msc-classic-export-1445.csv"))
+        .assert()
+        .success();
+    let current = std::fs::read_to_string(index.join("CURRENT")).expect("CURRENT");
+    let stores = std::fs::read_dir(index.join(current.trim()))
+        .expect("generation")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "store"))
+        .count();
+    assert!(stores >= 2, "the test needs several segments, got {stores}");
+    let split = |args: &[&str]| -> Vec<String> {
+        let out = ts_at(&index)
+            .arg("query")
+            .args(args)
+            .arg("--json")
+            .output()
+            .expect("runs");
+        ids(&serde_json::from_slice(&out.stdout).expect("JSON"))
+    };
+    for args in [
+        &["--sort", "enrollment", "--limit", "5000"][..],
+        &["--limit", "5000"],
+        &["mesenchymal stem cells", "--limit", "300"],
+        &["knee osteoarthritis", "--sort", "updated", "--limit", "100"],
+    ] {
+        let (a, b) = (split(args), ids(&msc().query_json(args)));
+        assert!(!a.is_empty(), "{args:?}");
+        assert_eq!(a, b, "{args:?}");
+    }
+}
+
 /// A temporary index of page dumps written from `pages` (file name, text).
 fn pages_index(pages: &[(&str, &str)]) -> (tempfile::TempDir, TestIndex) {
     let dir = tempfile::tempdir().expect("tempdir");
