@@ -284,9 +284,22 @@ impl TieredScorer {
     /// Position on the first match at or after the wordings' current docs.
     fn find(&mut self) -> DocId {
         loop {
-            // The earliest trial `min` units may share.
+            // The earliest trial `min` units may share. With one unit
+            // needed it is the earliest wording's, and one pass finds it and
+            // the wordings on it (no wording is behind it).
+            self.at.clear();
             let target = if self.min == 1 {
-                self.docs.iter().copied().min().unwrap_or(TERMINATED)
+                let mut target = TERMINATED;
+                for (i, &d) in self.docs.iter().enumerate() {
+                    if d < target {
+                        target = d;
+                        self.at.clear();
+                        self.at.push(i);
+                    } else if d == target {
+                        self.at.push(i);
+                    }
+                }
+                target
             } else {
                 self.unit_doc.fill(TERMINATED);
                 for (&d, &u) in self.docs.iter().zip(&self.units) {
@@ -304,17 +317,20 @@ impl TieredScorer {
                 self.at.clear();
                 return TERMINATED;
             }
-            self.at.clear();
             self.hit.fill(0);
-            for (i, d) in self.docs.iter_mut().enumerate() {
-                if *d < target {
-                    *d = self.wordings[i].s.seek(target);
+            if self.min > 1 {
+                for (i, d) in self.docs.iter_mut().enumerate() {
+                    if *d < target {
+                        *d = self.wordings[i].s.seek(target);
+                    }
+                    if *d == target {
+                        self.at.push(i);
+                    }
                 }
-                if *d == target {
-                    self.at.push(i);
-                    let w = &self.wordings[i];
-                    self.hit[w.unit] |= MATCHED | if w.strong { STRONG } else { 0 };
-                }
+            }
+            for &i in &self.at {
+                let w = &self.wordings[i];
+                self.hit[w.unit] |= MATCHED | if w.strong { STRONG } else { 0 };
             }
             let matched = self.hit.iter().filter(|h| **h & MATCHED != 0).count();
             if matched >= self.min
