@@ -9,8 +9,17 @@
 //! dictionary: the figure that matters for corpora the dictionary never met.
 //!
 //! ```text
-//! cargo run --release --example traindict -- ../shared/data --out data/records.dict
+//! cargo run --release --example traindict -- ../shared/data/ctgov-json \
+//!     ../shared/data/ctgov-xml ../shared/data/ctgov-csv ../shared/data/seeds \
+//!     --out data/records.dict
 //! ```
+//!
+//! That is how `data/records.dict` was made, from the repository's root
+//! (`/work/shared/data`: the 2,291 real records of the ClinicalTrials.gov
+//! downloads and page dumps `tests/data` takes its slices from, see
+//! `tests/data/ctgov/README.md`). Training is deterministic: the same files
+//! named the same way (a record's JSON holds its source path) in the same
+//! order give the same bytes.
 //!
 //! Why a dictionary: each record is its own zstd frame, so one record can be
 //! read back alone, and a lone frame of a few KB has no history to match

@@ -1981,7 +1981,8 @@ mod tests {
             let json = serde_json::to_vec(t).unwrap();
             let frame = compress_frame(&json).unwrap();
             assert_eq!(decompress_frame(&frame).unwrap(), json);
-            // A frame that does not say its size takes the streaming path.
+            // The streaming path, taken by frames that do not say their
+            // size, decodes it alike.
             assert_eq!(decode_stream(&frame).unwrap(), json);
             raw += json.len();
             with += frame.len();

@@ -172,11 +172,6 @@ pub struct Searcher {
     deleted: Option<IndexReader>,
 }
 
-/// Statistics of the live documents only. A document deleted by an
-/// in-place update still counts in its segment's statistics (document count,
-/// document frequencies, field lengths) until the segment is merged; its
-/// copy in the deleted-documents index is subtracted, so scores, snippet
-/// weights and spelling suggestions equal those of a freshly written index.
 /// Documents from which a search of several segments runs them in
 /// parallel. Threads cost ~0.1 ms to start, a tenth of an M query's work,
 /// while a registry-sized index (the 500,000-study L: five segments of
@@ -207,6 +202,11 @@ fn executor(searcher: &tantivy::Searcher) -> &'static tantivy::Executor {
         .unwrap_or(&ONE)
 }
 
+/// Statistics of the live documents only. A document deleted by an
+/// in-place update still counts in its segment's statistics (document count,
+/// document frequencies, field lengths) until the segment is merged; its
+/// copy in the deleted-documents index is subtracted, so scores, snippet
+/// weights and spelling suggestions equal those of a freshly written index.
 struct LiveStats<'a> {
     searcher: &'a tantivy::Searcher,
     deleted: Option<tantivy::Searcher>,
