@@ -355,7 +355,8 @@ impl Collector for TopAndFacets {
                 .then(a.ord.cmp(&b.ord))
         });
         let mut i = 0;
-        while i < out.top.len() {
+        // Runs that start past the cut cannot change what is kept.
+        while i < out.top.len().min(self.top) {
             let first = &out.top[i];
             let n = out.top[i..]
                 .iter()
