@@ -235,8 +235,8 @@ pub struct TieredScorer {
     wordings: Vec<WordingScorer>,
     /// Each wording's current doc, and its unit, beside the scorers: finding
     /// the next match reads every wording's position for every candidate
-    /// trial, and a virtual `doc()` call each was a quarter of a query's
-    /// time on the 500,000-study L.
+    /// trial, which through virtual `doc()` calls was most of `find`, itself
+    /// a quarter of a query's time on the 500,000-study L (perf).
     docs: Vec<DocId>,
     units: Vec<usize>,
     min: usize,
