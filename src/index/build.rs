@@ -603,7 +603,7 @@ fn parse_file(
 /// per record it was 3% of an M build's CPU, and fresh decompression
 /// contexts for the read-back another 2% (perf). A reused context gives
 /// the same bytes as a fresh one (`ZSTD_compress2` resets the session and
-/// keeps the level).
+/// keeps the dictionary, and with it the level).
 fn compress_frame(json: &[u8]) -> Option<Vec<u8>> {
     thread_local! {
         static CCTX: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =

@@ -179,10 +179,10 @@ impl IndexDir {
         };
         let reader = open_reader(&index)?;
         let deleted = match update::open_deleted(&dir).map_err(|e| bad(e.to_string()))? {
-            Some(d) if d.schema() != index.schema() => {
-                return Err(bad(format!("{DELETED}/ has another layout than the index")))
+            Some(d) => {
+                check_deleted_layout(&index, &d).map_err(bad)?;
+                Some(open_reader(&d)?)
             }
-            Some(d) => Some(open_reader(&d)?),
             None => None,
         };
         // Counted from the readers' segments: asking the index for its
@@ -242,14 +242,22 @@ pub(crate) fn check_deleted(
     let in_segments = count(index, tantivy::SegmentMeta::num_deleted_docs)?;
     let tracked = match deleted {
         Some(d) => {
-            if d.schema() != index.schema() {
-                return Err(format!("{DELETED}/ has another layout than the index"));
-            }
+            check_deleted_layout(index, d)?;
             count(d, tantivy::SegmentMeta::num_docs)?
         }
         None => 0,
     };
     check_deleted_counts(in_segments, tracked)
+}
+
+fn check_deleted_layout(
+    index: &tantivy::Index,
+    deleted: &tantivy::Index,
+) -> std::result::Result<(), String> {
+    if deleted.schema() != index.schema() {
+        return Err(format!("{DELETED}/ has another layout than the index"));
+    }
+    Ok(())
 }
 
 fn check_deleted_counts(in_segments: u64, tracked: u64) -> std::result::Result<(), String> {

@@ -7,9 +7,9 @@
 //!
 //! Ties are broken by trial id (ascending), so the same query always lists
 //! the same trials in the same order, whatever the segment layout: within a
-//! segment the id column's term ordinals follow string order, and across
-//! segments the few candidates are compared by their id strings (looked up
-//! only then).
+//! segment the id column's term ordinals follow string order, and only
+//! candidates of different segments that tie have their id strings looked
+//! up and compared.
 
 use super::tiered::TieredScorer;
 use crate::index::schema::{Fields, UNKNOWN_CODE, UNKNOWN_PHASE_BIT};
