@@ -11,7 +11,7 @@
 //! candidates of different segments that tie have their id strings looked
 //! up and compared.
 
-use super::tiered::TieredScorer;
+use super::tiered::{MatchSets, TieredScorer};
 use crate::index::schema::{Fields, UNKNOWN_CODE, UNKNOWN_PHASE_BIT};
 use crate::trial::{Phase, Status, StudyType};
 use std::cmp::{Ordering, Reverse};
@@ -140,6 +140,11 @@ pub struct TopAndFacets {
     pub facets: Vec<FacetField>,
     /// Whether the query is a [`super::tiered::Tiered`] one.
     pub tiered: bool,
+    /// Whether a relaxed query's matches are counted from bitsets (see
+    /// [`super::tiered::MatchSets`]) rather than walked one by one; both
+    /// give the same answer (`TRIALSEARCH_NO_MATCH_SETS=1` turns it off,
+    /// for tests and measurements).
+    pub match_sets: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -153,13 +158,18 @@ struct Ranked {
 }
 
 impl Ranked {
-    fn better(&self, o: &Ranked) -> Ordering {
+    /// The order of hits, ties aside.
+    fn rank(&self, o: &Ranked) -> Ordering {
         self.key
             .total_cmp(&o.key)
             .then(self.tier.cmp(&o.tier))
             .then(self.met.cmp(&o.met))
             .then(self.score.total_cmp(&o.score))
-            .then(o.ord.cmp(&self.ord))
+    }
+
+    /// The order of hits, ties broken by id (the lower first).
+    fn better(&self, o: &Ranked) -> Ordering {
+        self.rank(o).then(o.ord.cmp(&self.ord))
     }
 }
 
@@ -281,6 +291,42 @@ impl Collector for TopAndFacets {
         if self.tiered {
             let mut scorer = weight.scorer(reader, 1.0)?;
             if let Some(t) = scorer.downcast_mut::<TieredScorer>() {
+                // A relaxed query ranked by relevance: the matches are
+                // counted from their bitsets, and only the trials that may
+                // enter the top are walked (see `tiered::MatchSets`).
+                if self.sort == SortBy::Relevance && self.match_sets {
+                    if let Some(sets) = t.match_sets(reader.max_doc()) {
+                        MatchSets::each(&sets.all, |doc| {
+                            if alive.is_none_or(|a| a.is_alive(doc)) {
+                                seg.count(doc);
+                            }
+                        });
+                        seg.full = match alive {
+                            None => MatchSets::count(&sets.full),
+                            Some(a) => {
+                                let mut n = 0;
+                                MatchSets::each(&sets.full, |doc| {
+                                    n += usize::from(a.is_alive(doc))
+                                });
+                                n
+                            }
+                        };
+                        // Trials meeting every unit rank above all others,
+                        // so with a page of them the others are only counted.
+                        if seg.full >= seg.top {
+                            t.only_full();
+                        }
+                        let mut doc = t.doc();
+                        while doc != TERMINATED {
+                            if alive.is_none_or(|a| a.is_alive(doc)) {
+                                let (tier, met) = (t.tier(), t.met());
+                                seg.offer(doc, tier, met, || t.score());
+                            }
+                            doc = t.advance();
+                        }
+                        return Ok(seg.harvest());
+                    }
+                }
                 let mut doc = t.doc();
                 while doc != TERMINATED {
                     if alive.is_none_or(|a| a.is_alive(doc)) {
@@ -530,6 +576,17 @@ impl Segment {
             }
         }
         r.score = score();
+        // The id's ordinal only breaks ties, so it is read only for a trial
+        // that ranks at least level with the worst kept: most scored
+        // trials of a large tier fall below it (a lookup each was 3% of
+        // "breast cancer" on the 500,000-study L).
+        if self.heap.len() >= self.top {
+            if let Some(Reverse(worst)) = self.heap.peek() {
+                if r.rank(worst) == Ordering::Less {
+                    return;
+                }
+            }
+        }
         r.ord = self
             .id
             .as_ref()

@@ -604,6 +604,7 @@ impl Searcher {
             sort: req.sort,
             facets: req.facets.clone(),
             tiered,
+            match_sets: std::env::var_os("TRIALSEARCH_NO_MATCH_SETS").is_none_or(|v| v != "1"),
         };
         let filters = self.filter_clauses(&req.filters);
         let n_constraints = parsed.phase_boosts.len() + parsed.status_boosts.len();

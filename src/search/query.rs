@@ -756,6 +756,15 @@ fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option
     }
 }
 
+/// The per-area queries of [`areas_query`], unweighted.
+fn area_leaves(fields: &Fields, scope: Scope, text: &str) -> Vec<Box<dyn Query>> {
+    areas(fields, scope)
+        .iter()
+        .filter(|a| id_like(fields, a, text))
+        .filter_map(|a| text_query(a, text, 0))
+        .collect()
+}
+
 /// The query for one concept: its literal words in every area of its scope,
 /// or any of its expansions at their lower weights.
 pub fn concept_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
@@ -1065,6 +1074,7 @@ pub fn build_tiered(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Option<T
             if let Some(query) = areas_query(fields, c.scope, text, weight) {
                 out.push(Wording {
                     query,
+                    leaves: area_leaves(fields, c.scope, text),
                     concept,
                     strong: weight >= super::synonyms::EQUIVALENT_WEIGHT,
                 });

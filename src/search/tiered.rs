@@ -13,7 +13,7 @@
 //! ([`super::collector`]) orders hits by (tier, boosts met, topic score), so
 //! it can skip scoring a trial that cannot enter the top.
 
-use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::query::{BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
 
 /// Tie-breaker of the disjunction over a concept's wordings, as
@@ -29,6 +29,9 @@ pub struct Wording {
     pub concept: usize,
     /// The words typed or an equivalent, not a broader term.
     pub strong: bool,
+    /// The per-area queries of `query`, unweighted: what a trial must
+    /// contain to match it (see [`MatchSets`]).
+    pub leaves: Vec<Box<dyn Query>>,
 }
 
 impl Clone for Wording {
@@ -37,6 +40,7 @@ impl Clone for Wording {
             query: self.query.box_clone(),
             concept: self.concept,
             strong: self.strong,
+            leaves: clone_all(&self.leaves),
         }
     }
 }
@@ -102,8 +106,24 @@ impl Query for Tiered {
                 wordings.push((w.query.weight(es)?, u, w.concept, w.strong));
             }
         }
+        // A relaxed query's matches are also found unscored, unit by unit
+        // (see `MatchSets`), from one flat union of each unit's leaves.
+        let matchers = if self.tiers && self.min.max(1) < self.units.len() {
+            let off = EnableScoring::disabled_from_schema(es.schema());
+            self.units
+                .iter()
+                .map(|u| {
+                    let leaves = u.wordings.iter().flat_map(|w| &w.leaves);
+                    BooleanQuery::new(leaves.map(|q| (Occur::Should, q.box_clone())).collect())
+                        .weight(off)
+                })
+                .collect::<tantivy::Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
         Ok(Box::new(TieredWeight {
             wordings,
+            matchers,
             n_units: self.units.len(),
             n_concepts,
             min: self.min,
@@ -135,6 +155,8 @@ impl Query for Tiered {
 
 struct TieredWeight {
     wordings: Vec<(Box<dyn Weight>, usize, usize, bool)>,
+    /// Per unit, an unscored weight of its leaves (relaxed queries only).
+    matchers: Vec<Box<dyn Weight>>,
     n_units: usize,
     n_concepts: usize,
     min: usize,
@@ -168,6 +190,15 @@ impl TieredWeight {
                 });
             }
         }
+        let sets = if self.matchers.is_empty() {
+            None
+        } else {
+            Some(SetScorers {
+                units: scorers(&self.matchers, reader, 1.0)?,
+                required: scorers(&self.required, reader, 1.0)?,
+                excluded: scorers(&self.excluded, reader, 1.0)?,
+            })
+        };
         let docs = wordings.iter().map(|w| w.s.doc()).collect();
         let units = wordings.iter().map(|w| w.unit).collect();
         let mut out = TieredScorer {
@@ -190,6 +221,7 @@ impl TieredWeight {
             max: vec![0.0; self.n_concepts],
             sum: vec![0.0; self.n_concepts],
             touched: Vec::new(),
+            sets,
         };
         if out.min <= self.n_units {
             out.find();
@@ -257,6 +289,68 @@ pub struct TieredScorer {
     max: Vec<Score>,
     sum: Vec<Score>,
     touched: Vec<usize>,
+    /// Fresh scorers for [`TieredScorer::match_sets`] (relaxed queries).
+    sets: Option<SetScorers>,
+}
+
+struct SetScorers {
+    units: Vec<Box<dyn Scorer>>,
+    required: Vec<Box<dyn Scorer>>,
+    excluded: Vec<Box<dyn Scorer>>,
+}
+
+/// A relaxed query's matches in one segment as bitsets over its doc ids
+/// (deleted documents included): `all` the trials it matches, `full` those
+/// meeting every unit.
+///
+/// Why: with a relaxed query most matches are in the lowest tier ("breast
+/// cancer": 61,000 trials with both words, 262,000 more with one, on the
+/// 500,000-study L), and they are only counted, never ranked once the
+/// upper tiers fill the page. Walking them one by one through the scored
+/// unions of every wording was most of such a query's time; set unscored,
+/// unit by unit, and combined 64 trials at a time, they cost a fraction.
+pub struct MatchSets {
+    /// Trials matching at least `min` units, every required clause and no
+    /// excluded one.
+    pub all: Vec<u64>,
+    /// Those of them meeting every unit.
+    pub full: Vec<u64>,
+}
+
+impl MatchSets {
+    /// Call `f` with each doc set in `bits`, in ascending order.
+    pub fn each(bits: &[u64], mut f: impl FnMut(DocId)) {
+        for (w, &word) in bits.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let bit = word.trailing_zeros();
+                word &= word - 1;
+                f((w as DocId) * 64 + bit);
+            }
+        }
+    }
+
+    /// How many docs are set in `bits`.
+    pub fn count(bits: &[u64]) -> usize {
+        bits.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}
+
+/// The docs of `s` from its current one on, as bits.
+fn bits_of(s: &mut dyn Scorer, words: usize) -> Vec<u64> {
+    let mut bits = vec![0u64; words];
+    let mut buf = [0 as DocId; tantivy::COLLECT_BLOCK_BUFFER_LEN];
+    loop {
+        let n = s.fill_buffer(&mut buf);
+        for &d in &buf[..n] {
+            if let Some(w) = bits.get_mut(d as usize / 64) {
+                *w |= 1 << (d % 64);
+            }
+        }
+        if n < buf.len() {
+            return bits;
+        }
+    }
 }
 
 /// Move `s` to `target` unless it is there or past it; its doc after.
@@ -279,6 +373,66 @@ impl TieredScorer {
     /// Phase or status boosts the trial meets.
     pub fn met(&self) -> u8 {
         self.met
+    }
+
+    /// A relaxed query's matches in this segment of `max_doc` docs, found
+    /// without scoring (see [`MatchSets`]); `None` for other queries, or
+    /// once asked. The scorer itself is not moved.
+    pub fn match_sets(&mut self, max_doc: DocId) -> Option<MatchSets> {
+        let sets = self.sets.take()?;
+        let words = (max_doc as usize).div_ceil(64);
+        let units: Vec<Vec<u64>> = sets
+            .units
+            .into_iter()
+            .map(|mut s| bits_of(s.as_mut(), words))
+            .collect();
+        let mut keep = vec![!0u64; words];
+        for mut s in sets.required {
+            for (k, b) in keep.iter_mut().zip(bits_of(s.as_mut(), words)) {
+                *k &= b;
+            }
+        }
+        for mut s in sets.excluded {
+            for (k, b) in keep.iter_mut().zip(bits_of(s.as_mut(), words)) {
+                *k &= !b;
+            }
+        }
+        let n = units.len();
+        let min = self.min.min(n + 1);
+        let mut all = vec![0u64; words];
+        let mut full = vec![0u64; words];
+        // at_least[j]: the trials of this word meeting j units or more of
+        // those seen so far.
+        let mut at_least = vec![0u64; n + 2];
+        for w in 0..words {
+            at_least.fill(0);
+            at_least[0] = !0;
+            for (i, u) in units.iter().enumerate() {
+                let b = u[w];
+                if b != 0 {
+                    for j in (1..=i + 1).rev() {
+                        at_least[j] |= at_least[j - 1] & b;
+                    }
+                }
+            }
+            all[w] = at_least[min] & keep[w];
+            full[w] = at_least[n] & keep[w];
+        }
+        Some(MatchSets { all, full })
+    }
+
+    /// From the current trial on, match only trials meeting every unit:
+    /// once a segment has a page of them, no other trial can enter its top.
+    pub fn only_full(&mut self) {
+        let n = self.unit_doc.len();
+        if self.min >= n {
+            return;
+        }
+        self.min = n;
+        if self.doc != TERMINATED {
+            self.at.clear();
+            self.find();
+        }
     }
 
     /// Position on the first match at or after the wordings' current docs.
