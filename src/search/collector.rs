@@ -5,6 +5,10 @@
 //! by the phase or status boosts they meet, then by topic score, and a
 //! trial that cannot enter the top is not scored at all.
 //!
+//! A relaxed query's matches are counted from bitsets, and a segment whose
+//! trials meeting every concept fill the page ranks only those
+//! ([`super::tiered::MatchSets`]).
+//!
 //! Ties are broken by trial id (ascending), so the same query always lists
 //! the same trials in the same order, whatever the segment layout: within a
 //! segment the id column's term ordinals follow string order, and only
@@ -295,7 +299,7 @@ impl Collector for TopAndFacets {
                 // counted from their bitsets, and only the trials that may
                 // enter the top are walked (see `tiered::MatchSets`).
                 if self.sort == SortBy::Relevance && self.match_sets {
-                    if let Some(sets) = t.match_sets(reader.max_doc()) {
+                    if let Some(sets) = t.match_sets()? {
                         MatchSets::each(&sets.all, |doc| {
                             if alive.is_none_or(|a| a.is_alive(doc)) {
                                 seg.count(doc);

@@ -13,6 +13,7 @@
 //! ([`super::collector`]) orders hits by (tier, boosts met, topic score), so
 //! it can skip scoring a trial that cannot enter the top.
 
+use std::sync::Arc;
 use tantivy::query::{BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
 
@@ -108,22 +109,28 @@ impl Query for Tiered {
         }
         // A relaxed query's matches are also found unscored, unit by unit
         // (see `MatchSets`), from one flat union of each unit's leaves.
-        let matchers = if self.tiers && self.min.max(1) < self.units.len() {
+        let sets = if self.tiers && self.min.max(1) < self.units.len() {
             let off = EnableScoring::disabled_from_schema(es.schema());
-            self.units
+            let units = self
+                .units
                 .iter()
                 .map(|u| {
                     let leaves = u.wordings.iter().flat_map(|w| &w.leaves);
                     BooleanQuery::new(leaves.map(|q| (Occur::Should, q.box_clone())).collect())
                         .weight(off)
                 })
-                .collect::<tantivy::Result<Vec<_>>>()?
+                .collect::<tantivy::Result<Vec<_>>>()?;
+            Some(Arc::new(SetWeights {
+                units,
+                required: weights(&self.required, off)?,
+                excluded: weights(&self.excluded, off)?,
+            }))
         } else {
-            Vec::new()
+            None
         };
         Ok(Box::new(TieredWeight {
             wordings,
-            matchers,
+            sets,
             n_units: self.units.len(),
             n_concepts,
             min: self.min,
@@ -155,8 +162,8 @@ impl Query for Tiered {
 
 struct TieredWeight {
     wordings: Vec<(Box<dyn Weight>, usize, usize, bool)>,
-    /// Per unit, an unscored weight of its leaves (relaxed queries only).
-    matchers: Vec<Box<dyn Weight>>,
+    /// What [`TieredScorer::match_sets`] needs (relaxed queries only).
+    sets: Option<Arc<SetWeights>>,
     n_units: usize,
     n_concepts: usize,
     min: usize,
@@ -190,15 +197,6 @@ impl TieredWeight {
                 });
             }
         }
-        let sets = if self.matchers.is_empty() {
-            None
-        } else {
-            Some(SetScorers {
-                units: scorers(&self.matchers, reader, 1.0)?,
-                required: scorers(&self.required, reader, 1.0)?,
-                excluded: scorers(&self.excluded, reader, 1.0)?,
-            })
-        };
         let docs = wordings.iter().map(|w| w.s.doc()).collect();
         let units = wordings.iter().map(|w| w.unit).collect();
         let mut out = TieredScorer {
@@ -221,7 +219,7 @@ impl TieredWeight {
             max: vec![0.0; self.n_concepts],
             sum: vec![0.0; self.n_concepts],
             touched: Vec::new(),
-            sets,
+            sets: self.sets.clone().map(|w| (w, reader.clone())),
         };
         if out.min <= self.n_units {
             out.find();
@@ -289,14 +287,17 @@ pub struct TieredScorer {
     max: Vec<Score>,
     sum: Vec<Score>,
     touched: Vec<usize>,
-    /// Fresh scorers for [`TieredScorer::match_sets`] (relaxed queries).
-    sets: Option<SetScorers>,
+    /// The unscored weights of [`TieredScorer::match_sets`] and the
+    /// segment (relaxed queries; opened only when asked for).
+    sets: Option<(Arc<SetWeights>, SegmentReader)>,
 }
 
-struct SetScorers {
-    units: Vec<Box<dyn Scorer>>,
-    required: Vec<Box<dyn Scorer>>,
-    excluded: Vec<Box<dyn Scorer>>,
+/// Unscored weights: per unit, one union of its wordings' leaves; the
+/// required and excluded clauses.
+struct SetWeights {
+    units: Vec<Box<dyn Weight>>,
+    required: Vec<Box<dyn Weight>>,
+    excluded: Vec<Box<dyn Weight>>,
 }
 
 /// A relaxed query's matches in one segment as bitsets over its doc ids
@@ -307,8 +308,9 @@ struct SetScorers {
 /// cancer": 61,000 trials with both words, 262,000 more with one, on the
 /// 500,000-study L), and they are only counted, never ranked once the
 /// upper tiers fill the page. Walking them one by one through the scored
-/// unions of every wording was most of such a query's time; set unscored,
-/// unit by unit, and combined 64 trials at a time, they cost a fraction.
+/// unions of every wording was a quarter of such a query's time (perf);
+/// set unscored, unit by unit, and combined 64 trials at a time, they cost
+/// less (about a tenth of the query's CPU in all, BENCHMARKS.md).
 pub struct MatchSets {
     /// Trials matching at least `min` units, every required clause and no
     /// excluded one.
@@ -375,25 +377,30 @@ impl TieredScorer {
         self.met
     }
 
-    /// A relaxed query's matches in this segment of `max_doc` docs, found
-    /// without scoring (see [`MatchSets`]); `None` for other queries, or
-    /// once asked. The scorer itself is not moved.
-    pub fn match_sets(&mut self, max_doc: DocId) -> Option<MatchSets> {
-        let sets = self.sets.take()?;
-        let words = (max_doc as usize).div_ceil(64);
-        let units: Vec<Vec<u64>> = sets
+    /// A relaxed query's matches in this segment, found without scoring
+    /// (see [`MatchSets`]); `None` for other queries, or once asked. The
+    /// scorer itself is not moved.
+    pub fn match_sets(&mut self) -> tantivy::Result<Option<MatchSets>> {
+        let Some((sets, reader)) = self.sets.take() else {
+            return Ok(None);
+        };
+        let words = (reader.max_doc() as usize).div_ceil(64);
+        let bits = |w: &dyn Weight| -> tantivy::Result<Vec<u64>> {
+            Ok(bits_of(w.scorer(&reader, 1.0)?.as_mut(), words))
+        };
+        let units = sets
             .units
-            .into_iter()
-            .map(|mut s| bits_of(s.as_mut(), words))
-            .collect();
+            .iter()
+            .map(|w| bits(w.as_ref()))
+            .collect::<tantivy::Result<Vec<_>>>()?;
         let mut keep = vec![!0u64; words];
-        for mut s in sets.required {
-            for (k, b) in keep.iter_mut().zip(bits_of(s.as_mut(), words)) {
+        for w in &sets.required {
+            for (k, b) in keep.iter_mut().zip(bits(w.as_ref())?) {
                 *k &= b;
             }
         }
-        for mut s in sets.excluded {
-            for (k, b) in keep.iter_mut().zip(bits_of(s.as_mut(), words)) {
+        for w in &sets.excluded {
+            for (k, b) in keep.iter_mut().zip(bits(w.as_ref())?) {
                 *k &= !b;
             }
         }
@@ -418,7 +425,7 @@ impl TieredScorer {
             all[w] = at_least[min] & keep[w];
             full[w] = at_least[n] & keep[w];
         }
-        Some(MatchSets { all, full })
+        Ok(Some(MatchSets { all, full }))
     }
 
     /// From the current trial on, match only trials meeting every unit:
