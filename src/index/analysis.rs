@@ -295,7 +295,9 @@ fn wb(b: u8) -> Wb {
 fn ascii_word_bounds(text: &str) -> Vec<(usize, &str)> {
     let b = text.as_bytes();
     let class = |i: usize| b.get(i).map_or(Wb::Other, |&c| wb(c));
-    let mut out = Vec::new();
+    // English prose has a segment (word, space or mark) every ~3 bytes:
+    // sized once instead of grown a dozen times per long value.
+    let mut out = Vec::with_capacity(b.len() / 3 + 1);
     let mut start = 0;
     for i in 1..b.len() {
         let (x, y) = (class(i - 1), class(i));
@@ -354,12 +356,23 @@ fn word_bounds(text: &str) -> Vec<(usize, &str)> {
 /// Analyze `text` into `out`, replacing what it held (its tokens' buffers
 /// are reused).
 pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
+    let len = analyze_reusing(text, stem, out, &mut String::new());
+    out.truncate(len);
+}
+
+/// Analyze `text` into the first tokens of `out` and say how many: the
+/// tokens past them are kept, not dropped, with `folded` a scratch buffer
+/// kept by the caller. The indexer's tokenizers analyze every field value
+/// of every trial, short and long in turn; dropping the tail of a long
+/// value's tokens only to allocate them again for the next one, and a
+/// scratch string per value, were most of the indexer's calls to malloc.
+pub fn analyze_reusing(text: &str, stem: bool, out: &mut Vec<Token>, folded: &mut String) -> usize {
     let mut em = Emitter {
         out,
         len: 0,
         stem,
         position: 0,
-        folded: String::new(),
+        folded: std::mem::take(folded),
     };
     let segs = word_bounds(text);
     let mut i = 0;
@@ -379,34 +392,32 @@ pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
             i += 1;
             continue;
         }
-        // Grow a compound: word (connector word)* [trailing '+'].
-        let mut parts: Vec<(usize, &str)> = vec![(off, seg)];
+        // Grow a compound: word (connector word)* [trailing '+'], the
+        // segments i..j.
         let mut j = i + 1;
         while j + 1 < segs.len()
             && is_connector(segs[j].1)
             && is_wordish(segs[j + 1].1)
             && !segs[j + 1].1.chars().all(is_cjk)
         {
-            parts.push(segs[j]);
-            parts.push(segs[j + 1]);
             j += 2;
         }
         if j < segs.len() && segs[j].1 == "+" {
             // "CD34+" keeps its plus; "CD34+ cells" still finds "CD34".
-            parts.push(segs[j]);
             j += 1;
         }
-        if parts.len() == 1 {
+        if j == i + 1 {
             em.word(seg, off);
         } else {
-            em.compound(text, off, &parts);
+            em.compound(text, off, &segs[i..j]);
         }
         i = j;
     }
     if !cjk.is_empty() {
         em.cjk_run(&cjk);
     }
-    em.out.truncate(em.len);
+    *folded = em.folded;
+    em.len
 }
 
 /// The tokens of `text` grouped by position: each inner list holds the

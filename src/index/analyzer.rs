@@ -3,7 +3,7 @@
 //! [`BIO_STEM`], so indexed terms and query terms cannot drift). The
 //! analysis itself is in [`super::analysis`].
 
-pub use super::analysis::{analyze_into, analyze_positions, fold};
+pub use super::analysis::{analyze_into, analyze_positions, analyze_reusing, fold};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Name of the analyzer without stemming (ids, names, titles of things).
@@ -15,7 +15,11 @@ pub const BIO_STEM: &str = "bio_stem";
 #[derive(Clone, Default)]
 pub struct BioTokenizer {
     stem: bool,
+    /// Tokens of the last text first (`len` of them), then spare ones whose
+    /// buffers the next text reuses.
     tokens: Vec<Token>,
+    len: usize,
+    folded: String,
 }
 
 impl BioTokenizer {
@@ -23,7 +27,7 @@ impl BioTokenizer {
     pub fn plain() -> Self {
         BioTokenizer {
             stem: false,
-            tokens: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -31,7 +35,7 @@ impl BioTokenizer {
     pub fn stemming() -> Self {
         BioTokenizer {
             stem: true,
-            tokens: Vec::new(),
+            ..Default::default()
         }
     }
 }
@@ -39,7 +43,7 @@ impl BioTokenizer {
 /// The token stream: tokens are produced eagerly into the tokenizer's reused
 /// buffer, then handed out one by one.
 pub struct BioTokenStream<'a> {
-    tokens: &'a mut Vec<Token>,
+    tokens: &'a mut [Token],
     next: usize,
 }
 
@@ -48,9 +52,9 @@ impl Tokenizer for BioTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> BioTokenStream<'a> {
         // Overwrites the tokens of the previous text, reusing their buffers.
-        analyze_into(text, self.stem, &mut self.tokens);
+        self.len = analyze_reusing(text, self.stem, &mut self.tokens, &mut self.folded);
         BioTokenStream {
-            tokens: &mut self.tokens,
+            tokens: &mut self.tokens[..self.len],
             next: 0,
         }
     }
