@@ -11,6 +11,10 @@ pub const BIO: &str = "bio";
 /// Name of the analyzer with English stemming (prose fields).
 pub const BIO_STEM: &str = "bio_stem";
 
+/// Tokens a tokenizer keeps for reuse beyond those of its last text; more
+/// than the tokens of nearly every field value of a study.
+const SPARE_TOKENS: usize = 4096;
+
 /// The tokenizer behind both analyzers.
 #[derive(Clone, Default)]
 pub struct BioTokenizer {
@@ -53,6 +57,10 @@ impl Tokenizer for BioTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> BioTokenStream<'a> {
         // Overwrites the tokens of the previous text, reusing their buffers.
         self.len = analyze_reusing(text, self.stem, &mut self.tokens, &mut self.folded);
+        // Spare tokens beyond SPARE_TOKENS are let go: a tokenizer lives per
+        // field and indexing thread, and one long description would
+        // otherwise keep its tens of thousands of strings for the build.
+        self.tokens.truncate(self.len.max(SPARE_TOKENS));
         BioTokenStream {
             tokens: &mut self.tokens[..self.len],
             next: 0,
