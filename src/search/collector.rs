@@ -298,45 +298,40 @@ impl Collector for TopAndFacets {
                 // A relaxed query ranked by relevance: the matches are
                 // counted from their bitsets, and only the trials that may
                 // enter the top are walked (see `tiered::MatchSets`).
-                if self.sort == SortBy::Relevance && self.match_sets {
-                    if let Some(sets) = t.match_sets()? {
-                        MatchSets::each(&sets.all, |doc| {
-                            if alive.is_none_or(|a| a.is_alive(doc)) {
-                                seg.count(doc);
-                            }
-                        });
-                        seg.full = match alive {
-                            None => MatchSets::count(&sets.full),
-                            Some(a) => {
-                                let mut n = 0;
-                                MatchSets::each(&sets.full, |doc| {
-                                    n += usize::from(a.is_alive(doc))
-                                });
-                                n
-                            }
-                        };
-                        // Trials meeting every unit rank above all others,
-                        // so with a page of them the others are only counted.
-                        if seg.full >= seg.top {
-                            t.only_full();
+                let sets = if self.sort == SortBy::Relevance && self.match_sets {
+                    t.match_sets()?
+                } else {
+                    None
+                };
+                let counted = sets.is_some();
+                if let Some(sets) = sets {
+                    MatchSets::each(&sets.all, |doc| {
+                        if alive.is_none_or(|a| a.is_alive(doc)) {
+                            seg.count(doc);
                         }
-                        let mut doc = t.doc();
-                        while doc != TERMINATED {
-                            if alive.is_none_or(|a| a.is_alive(doc)) {
-                                let (tier, met) = (t.tier(), t.met());
-                                seg.offer(doc, tier, met, || t.score());
-                            }
-                            doc = t.advance();
+                    });
+                    seg.full = match alive {
+                        None => MatchSets::count(&sets.full),
+                        Some(a) => {
+                            let mut n = 0;
+                            MatchSets::each(&sets.full, |doc| n += usize::from(a.is_alive(doc)));
+                            n
                         }
-                        return Ok(seg.harvest());
+                    };
+                    // Trials meeting every unit rank above all others, so
+                    // with a page of them the others are only counted.
+                    if seg.full >= seg.top {
+                        t.only_full();
                     }
                 }
                 let mut doc = t.doc();
                 while doc != TERMINATED {
                     if alive.is_none_or(|a| a.is_alive(doc)) {
-                        seg.count(doc);
-                        if t.tier() > 0 {
-                            seg.full += 1;
+                        if !counted {
+                            seg.count(doc);
+                            if t.tier() > 0 {
+                                seg.full += 1;
+                            }
                         }
                         let (tier, met) = (t.tier(), t.met());
                         seg.offer(doc, tier, met, || t.score());
