@@ -4,7 +4,8 @@
 //! analysis itself is in [`super::analysis`].
 
 pub use super::analysis::{analyze_into, analyze_positions, analyze_reusing, fold};
-use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use super::phrases::PhraseSet;
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 
 /// Name of the analyzer without stemming (ids, names, titles of things).
 pub const BIO: &str = "bio";
@@ -23,6 +24,8 @@ pub struct BioTokenizer {
     /// next text reuses.
     tokens: Vec<Token>,
     folded: String,
+    /// Phrases to mark with phrase tokens ([`super::phrases`]).
+    phrases: Option<&'static PhraseSet>,
 }
 
 impl BioTokenizer {
@@ -41,6 +44,15 @@ impl BioTokenizer {
             ..Default::default()
         }
     }
+
+    /// Also emitting a phrase token for each occurrence of a phrase of
+    /// `phrases`.
+    pub fn with_phrases(self, phrases: &'static PhraseSet) -> Self {
+        BioTokenizer {
+            phrases: Some(phrases),
+            ..self
+        }
+    }
 }
 
 /// The token stream: tokens are produced eagerly into the tokenizer's reused
@@ -55,7 +67,10 @@ impl Tokenizer for BioTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> BioTokenStream<'a> {
         // Overwrites the tokens of the previous text, reusing their buffers.
-        let len = analyze_reusing(text, self.stem, &mut self.tokens, &mut self.folded);
+        let mut len = analyze_reusing(text, self.stem, &mut self.tokens, &mut self.folded);
+        if let Some(p) = self.phrases {
+            len = p.mark(&mut self.tokens, len);
+        }
         // Spare tokens beyond SPARE_TOKENS are let go: a tokenizer lives per
         // field and indexing thread, and one long description would
         // otherwise keep its tens of thousands of strings for the build.
@@ -86,15 +101,37 @@ impl TokenStream for BioTokenStream<'_> {
     }
 }
 
-/// Register both analyzers on an index.
+/// Register both analyzers on an index: [`BIO_STEM`] marks the built-in
+/// vocabulary's phrases. Only writers tokenize with them (queries analyze
+/// their words with [`analyze_positions`], snippets with
+/// [`for_snippets`]), and an index is only written to by a build with its
+/// own build key, which includes this set (`index::build`).
 pub fn register(index: &tantivy::Index) {
     let m = index.tokenizers();
-    m.register(
-        BIO,
-        tantivy::tokenizer::TextAnalyzer::from(BioTokenizer::plain()),
-    );
+    m.register(BIO, TextAnalyzer::from(BioTokenizer::plain()));
     m.register(
         BIO_STEM,
-        tantivy::tokenizer::TextAnalyzer::from(BioTokenizer::stemming()),
+        TextAnalyzer::from(BioTokenizer::stemming().with_phrases(PhraseSet::builtin())),
     );
+}
+
+/// The analyzer to find a field's query words in a stored text with: the
+/// field's own, less phrase tokens (they are not words, and they would come
+/// out of offset order).
+pub fn for_snippets(
+    index: &tantivy::Index,
+    field: tantivy::schema::Field,
+) -> tantivy::Result<TextAnalyzer> {
+    let entry = index.schema().get_field_entry(field).clone();
+    let name = match entry.field_type() {
+        tantivy::schema::FieldType::Str(o) => {
+            o.get_indexing_options().map(|i| i.tokenizer().to_string())
+        }
+        _ => None,
+    };
+    Ok(match name.as_deref() {
+        Some(BIO_STEM) => TextAnalyzer::from(BioTokenizer::stemming()),
+        Some(BIO) => TextAnalyzer::from(BioTokenizer::plain()),
+        _ => index.tokenizer_for_field(field)?,
+    })
 }

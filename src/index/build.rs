@@ -73,6 +73,7 @@
 //! broken by id). Every file that yields nothing is reported with one line
 //! saying why.
 
+use super::phrases::PhraseSet;
 use super::schema::{self, build_schema, to_document, Fields};
 use super::update;
 use super::{analyzer, IndexDir, Meta, Skipped, CURRENT, LOCK, META};
@@ -1012,13 +1013,22 @@ fn build_key(opts: &BuildOptions) -> String {
     // The dictionary's digest: frames packed with another dictionary would
     // not decode.
     let dict = blake3::hash(RECORDS_DICT).to_hex();
+    // The phrases' digest: segments with phrase tokens of another
+    // vocabulary must not be updated in place with this one's.
+    let mut phrases = blake3::Hasher::new();
+    for k in PhraseSet::builtin().keys() {
+        phrases.update(k.as_bytes());
+        phrases.update(b"\n");
+    }
+    let phrases = phrases.finalize().to_hex();
     format!(
-        "schema {} {} follow={} {:?} dict={}",
+        "schema {} {} follow={} {:?} dict={} phrases={}",
         schema::SCHEMA_VERSION,
         env!("CARGO_PKG_VERSION"),
         opts.follow_links,
         opts.limits,
-        &dict[..16]
+        &dict[..16],
+        &phrases[..16]
     )
 }
 
@@ -1441,6 +1451,7 @@ pub fn build(
         skipped: summary.skipped.clone(),
         warnings: summary.warnings,
         build_key: key,
+        phrases: PhraseSet::builtin().keys().map(String::from).collect(),
     };
     write_file_synced(&gen_dir.join(META), &serde_json::to_vec_pretty(&meta)?)?;
 

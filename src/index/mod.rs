@@ -13,6 +13,7 @@ pub mod abbreviations;
 pub mod analysis;
 pub mod analyzer;
 pub mod build;
+pub mod phrases;
 pub mod schema;
 mod update;
 
@@ -66,6 +67,10 @@ pub struct Meta {
     /// reused only by a build with the same key.
     #[serde(default)]
     pub build_key: String,
+    /// The phrases marked with phrase tokens in the stemmed fields
+    /// ([`phrases`]); a query uses a phrase token only for these.
+    #[serde(default)]
+    pub phrases: Vec<String>,
 }
 
 /// A skipped file or entry.
@@ -162,7 +167,13 @@ impl IndexDir {
         }
         let index = tantivy::Index::open_in_dir(&dir).map_err(|e| bad(short(&e)))?;
         analyzer::register(&index);
-        let fields = schema::Fields::from_schema(&index.schema()).map_err(|e| bad(short(&e)))?;
+        let mut fields =
+            schema::Fields::from_schema(&index.schema()).map_err(|e| bad(short(&e)))?;
+        // TRIALSEARCH_NO_PHRASE_TOKENS=1 searches every phrase by its
+        // words' positions: the same answers, to compare and to measure.
+        if std::env::var_os("TRIALSEARCH_NO_PHRASE_TOKENS").is_none_or(|v| v != "1") {
+            fields.phrases = std::sync::Arc::new(phrases::PhraseSet::new(&meta.phrases));
+        }
         // Segment files are opened here: a damaged one is a damaged index
         // (with the rebuild hint), not a search engine error.
         // One cached doc store block, not tantivy's 100: a query's hits lie

@@ -12,6 +12,7 @@
 
 use crate::index::abbreviations;
 use crate::index::analyzer::{BIO, BIO_STEM};
+use crate::index::phrases::PhraseSet;
 use crate::normalize;
 use crate::trial::{Phase, Sex, Status, StudyType, Trial};
 use tantivy::schema::{
@@ -27,7 +28,9 @@ use tantivy::TantivyDocument;
 /// stored bytes value one byte at a time, a tenth of a one-shot query's
 /// instructions; a string is read in one piece) and counts phases from the
 /// single-valued `phase_mask`.
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version 4 adds phrase tokens of the vocabulary's multi-word wordings to
+/// the stemmed fields ([`crate::index::phrases`]).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Handles to every field.
 #[derive(Clone, Debug)]
@@ -105,6 +108,9 @@ pub struct Fields {
     pub country_facet: Field,
     /// The normalized record, JSON.
     pub record: Field,
+    /// The phrases this index marked with phrase tokens (from its summary;
+    /// empty for a schema alone): a query for one reads its token.
+    pub phrases: std::sync::Arc<PhraseSet>,
 }
 
 /// Age stored for an open upper bound.
@@ -174,6 +180,7 @@ pub fn build_schema() -> (Schema, Fields) {
         sponsor_facet: b.add_text_field("sponsor_facet", raw_fast()),
         country_facet: b.add_text_field("country_facet", raw_fast()),
         record: b.add_text_field("record", STORED),
+        phrases: Default::default(),
     };
     (b.build(), fields)
 }
@@ -216,6 +223,7 @@ impl Fields {
             sponsor_facet: f("sponsor_facet")?,
             country_facet: f("country_facet")?,
             record: f("record")?,
+            phrases: Default::default(),
         })
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod collector;
 pub mod needles;
+pub mod phrase_token;
 pub mod query;
 pub mod synonyms;
 pub mod tiered;
@@ -367,7 +368,7 @@ impl Searcher {
         let words_in = |areas: Vec<Area>, text: &str| -> Option<Box<dyn Query>> {
             let parts: Vec<(Occur, Box<dyn Query>)> = areas
                 .iter()
-                .filter_map(|a| query::text_query(a, text, 0).map(|q| (Occur::Should, q)))
+                .filter_map(|a| query::text_query(fl, a, text, 0).map(|q| (Occur::Should, q)))
                 .collect();
             if parts.is_empty() {
                 return None;
@@ -398,7 +399,7 @@ impl Searcher {
                         weight: 1.0,
                         stemmed: false,
                     };
-                    query::text_query(&area, &country, 0).map(|q| (Occur::Should, q))
+                    query::text_query(fl, &area, &country, 0).map(|q| (Occur::Should, q))
                 })
                 .collect();
             if !parts.is_empty() {
@@ -815,7 +816,7 @@ impl Searcher {
             if terms_text.is_empty() {
                 continue;
             }
-            let tokenizer = self.index.tokenizer_for_field(field)?;
+            let tokenizer = crate::index::analyzer::for_snippets(&self.index, field)?;
             let needles = Needles::new(terms_text.keys().map(String::as_str));
             out.push(SnippetSource {
                 name,

@@ -14,6 +14,7 @@
 //! vocabulary span is a *concept*, searched in every field with the field's
 //! weight, and through its synonyms at a lower weight.
 
+use super::phrase_token::PhraseTokenQuery;
 use super::synonyms::{key_of, Expansion, Synonyms};
 use super::tiered::{Tiered, Unit, Wording};
 use crate::error::{Error, Result};
@@ -705,11 +706,15 @@ fn nonempty(c: Concept) -> Option<Concept> {
 
 /// A query for `text` in one area: a term, or a phrase when the text has
 /// several positions. `None` if the text has no searchable token.
-pub fn text_query(area: &Area, text: &str, slop: u32) -> Option<Box<dyn Query>> {
+///
+/// A phrase of the vocabulary that the index marked with phrase tokens
+/// (`fields.phrases`, stemmed fields, no slop) reads its token instead:
+/// the same matches and scores, from one short postings list.
+pub fn text_query(fields: &Fields, area: &Area, text: &str, slop: u32) -> Option<Box<dyn Query>> {
     let positions = analyze_positions(text, area.stemmed);
-    let terms: Vec<Term> = positions
+    let words: Vec<&String> = positions.iter().filter_map(|alts| alts.last()).collect();
+    let terms: Vec<Term> = words
         .iter()
-        .filter_map(|alts| alts.last())
         .map(|t| Term::from_field_text(area.field, t))
         .collect();
     match terms.len() {
@@ -718,14 +723,26 @@ pub fn text_query(area: &Area, text: &str, slop: u32) -> Option<Box<dyn Query>> 
             terms.into_iter().next()?,
             IndexRecordOption::WithFreqs,
         ))),
-        _ => {
-            let with_offsets: Vec<(usize, Term)> = terms.into_iter().enumerate().collect();
-            Some(Box::new(PhraseQuery::new_with_offset_and_slop(
-                with_offsets,
-                slop,
-            )))
+        _ if slop == 0 && area.stemmed && !fields.phrases.is_empty() => {
+            let key = words
+                .iter()
+                .map(|w| w.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if fields.phrases.contains(&key) {
+                let token = Term::from_field_text(area.field, &key);
+                Some(Box::new(PhraseTokenQuery::new(token, terms)))
+            } else {
+                Some(phrase_query(terms, slop))
+            }
         }
+        _ => Some(phrase_query(terms, slop)),
     }
+}
+
+fn phrase_query(terms: Vec<Term>, slop: u32) -> Box<dyn Query> {
+    let with_offsets: Vec<(usize, Term)> = terms.into_iter().enumerate().collect();
+    Box::new(PhraseQuery::new_with_offset_and_slop(with_offsets, slop))
 }
 
 /// Whether `text` may be searched in area `a`: the ids area only takes
@@ -746,7 +763,7 @@ fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option
         .iter()
         .filter(|a| id_like(fields, a, text))
         .filter_map(|a| {
-            text_query(a, text, 0)
+            text_query(fields, a, text, 0)
                 .map(|q| Box::new(BoostQuery::new(q, a.weight * weight)) as Box<dyn Query>)
         })
         .collect();
@@ -761,7 +778,7 @@ fn area_leaves(fields: &Fields, scope: Scope, text: &str) -> Vec<Box<dyn Query>>
     areas(fields, scope)
         .iter()
         .filter(|a| id_like(fields, a, text))
-        .filter_map(|a| text_query(a, text, 0))
+        .filter_map(|a| text_query(fields, a, text, 0))
         .collect()
 }
 
@@ -795,7 +812,7 @@ fn strong_query(fields: &Fields, c: &Concept) -> Option<Box<dyn Query>> {
     for text in wordings {
         for a in &areas {
             if id_like(fields, a, text) {
-                parts.extend(text_query(a, text, 0).map(|q| (Occur::Should, q)));
+                parts.extend(text_query(fields, a, text, 0).map(|q| (Occur::Should, q)));
             }
         }
     }
@@ -859,7 +876,7 @@ pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) 
                 if !id_like(fields, &a, text) {
                     continue;
                 }
-                if let Some(tq) = text_query(&a, text, 0) {
+                if let Some(tq) = text_query(fields, &a, text, 0) {
                     out.push(Probe {
                         field: name(a.field),
                         text: text.to_string(),
@@ -951,7 +968,7 @@ fn phrase_parts(fields: &Fields, q: &ParsedQuery) -> Vec<(Field, String, Box<dyn
             weight: boost,
             stemmed: true,
         };
-        if let Some(pq) = text_query(&area, &phrase, 2) {
+        if let Some(pq) = text_query(fields, &area, &phrase, 2) {
             out.push((
                 field,
                 phrase.clone(),

@@ -94,6 +94,15 @@ impl Synonyms {
         self.get(key).is_some() || self.phrases.binary_search(&key).is_ok()
     }
 
+    /// Every analyzed wording the vocabulary names: keys, expansion
+    /// targets and phrases (with repeats).
+    pub fn wordings(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.entries
+            .iter()
+            .flat_map(|(k, exps)| std::iter::once(*k).chain(exps.iter().map(|e| e.key)))
+            .chain(self.phrases.iter().copied())
+    }
+
     /// Longest key length in tokens.
     pub fn max_span(&self) -> usize {
         self.max_span

@@ -216,6 +216,65 @@ fn relaxed_queries_counted_from_bitsets_answer_as_the_walk_does() {
     );
 }
 
+/// The vocabulary's multi-word wordings are matched through their phrase
+/// tokens. The answers (hits, scores, totals, facets, snippets,
+/// explanations) must be those of matching the words' positions, byte for
+/// byte, on one segment and on several: wrong tokens (missing, miscounted)
+/// or a wrong score would show here.
+#[test]
+fn phrase_tokens_answer_as_word_positions_do() {
+    let (_dir, split) = msc_in_segments();
+    for index in [msc().path(), split] {
+        let current = std::fs::read_to_string(index.join("CURRENT")).expect("CURRENT");
+        let meta: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(index.join(current.trim()).join("trialsearch.json")).expect("summary"),
+        )
+        .expect("JSON");
+        let phrases = meta["phrases"].as_array().expect("phrases recorded");
+        assert!(
+            phrases.iter().any(|p| p == "mesenchym stem cell"),
+            "{phrases:?}"
+        );
+        for q in [
+            "mesenchymal stem cells",
+            "umbilical cord MSC ARDS",
+            "knee osteoarthritis",
+            "bone marrow mesenchymal stem cells heart failure",
+            "GvHD",
+            "spinal cord injury NOT mesenchymal",
+            "\"stem cell\" title:\"spinal cord injury\"",
+        ] {
+            for opts in [
+                &[][..],
+                &["--explain"],
+                &["-n", "300", "--facet", "condition"],
+                &["--status", "recruiting", "--age", "45"],
+            ] {
+                let run = |positions: bool| {
+                    let mut c = ts_at(&index);
+                    if positions {
+                        c.env("TRIALSEARCH_NO_PHRASE_TOKENS", "1");
+                    }
+                    let out = c.arg("query").arg(q).args(opts).arg("--json").output();
+                    out.expect("runs").stdout
+                };
+                let (tokens, positions) = (run(false), run(true));
+                let v: serde_json::Value = serde_json::from_slice(&tokens).expect("JSON");
+                assert!(
+                    v["total"].as_u64().is_some_and(|n| n > 0),
+                    "{q} {opts:?}: {v}"
+                );
+                assert!(
+                    tokens == positions,
+                    "{q} {opts:?}:\n{}\n{}",
+                    String::from_utf8_lossy(&tokens),
+                    String::from_utf8_lossy(&positions)
+                );
+            }
+        }
+    }
+}
+
 /// On an index of several segments, equal ranks are still ordered by id:
 /// candidates of different segments that tie are named and compared, so the
 /// answers are those of the one-segment index, in the same order.
