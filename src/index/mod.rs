@@ -166,13 +166,13 @@ impl IndexDir {
             )));
         }
         let index = tantivy::Index::open_in_dir(&dir).map_err(|e| bad(short(&e)))?;
-        analyzer::register(&index);
+        analyzer::register_for_reading(&index);
         let mut fields =
             schema::Fields::from_schema(&index.schema()).map_err(|e| bad(short(&e)))?;
         // TRIALSEARCH_NO_PHRASE_TOKENS=1 searches every phrase by its
         // words' positions: the same answers, to compare and to measure.
         if std::env::var_os("TRIALSEARCH_NO_PHRASE_TOKENS").is_none_or(|v| v != "1") {
-            fields.phrases = std::sync::Arc::new(phrases::PhraseSet::new(&meta.phrases));
+            fields.phrases = std::sync::Arc::new(phrases::PhraseSet::for_lookup(&meta.phrases));
         }
         // Segment files are opened here: a damaged one is a damaged index
         // (with the rebuild hint), not a search engine error.

@@ -68,6 +68,23 @@ impl PhraseSet {
         set
     }
 
+    /// The set of `keys` to look up (as [`PhraseSet::new`]) but not to mark:
+    /// [`PhraseSet::mark`] finds nothing. A query only looks phrases up,
+    /// and its process is too short for a matcher it never uses.
+    pub fn for_lookup(keys: &[String]) -> PhraseSet {
+        let mut keys: Vec<Box<str>> = keys
+            .iter()
+            .filter(|k| k.contains(' ') && k.split(' ').all(|w| !w.is_empty()))
+            .map(|k| k.as_str().into())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        PhraseSet {
+            keys,
+            ..Default::default()
+        }
+    }
+
     /// The multi-word wordings of the built-in vocabulary: what a build
     /// indexes.
     pub fn builtin() -> &'static PhraseSet {
@@ -212,6 +229,15 @@ mod tests {
         );
         // Phrase tokens are in position order.
         assert!(got.windows(2).all(|w| w[0].1 <= w[1].1));
+    }
+
+    #[test]
+    fn a_lookup_set_looks_up_but_marks_nothing() {
+        let keys = vec![vocab_key("stem cell"), "cell".to_string(), " a".to_string()];
+        let set = PhraseSet::for_lookup(&keys);
+        assert_eq!(set.keys().collect::<Vec<_>>(), vec![vocab_key("stem cell")]);
+        assert!(set.contains(&vocab_key("stem cell")));
+        assert!(marked(&set, "stem cell").is_empty());
     }
 
     #[test]
