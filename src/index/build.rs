@@ -1805,13 +1805,7 @@ fn finish_writer(
         // memory grows faster than its size (peak RSS +135 MB merging 100k
         // studies, +1.8 GB merging 500k), so a registry-sized index is
         // merged in groups of at most FINAL_MERGE_DOCS documents.
-        let segments: Vec<_> = index
-            .searchable_segment_metas()?
-            .iter()
-            .map(|m| (m.id(), m.num_docs()))
-            .collect();
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        for group in merge_groups(&segments, FINAL_MERGE_DOCS, threads) {
+        for group in merge_groups(&index.searchable_segment_metas()?, FINAL_MERGE_DOCS) {
             writer.merge(&group).wait()?;
         }
         // The merged-away segments' files are left on disk until the next
@@ -1826,55 +1820,26 @@ fn finish_writer(
 /// Most documents one merge of the final merge takes (see [`write_index`]).
 const FINAL_MERGE_DOCS: u32 = 120_000;
 
-/// Consecutive runs of segments to merge into one each: the index ends in
-/// segments of about equal size, at most `max_docs` documents each (bar a
-/// lone larger segment), and as many as a multiple of `threads` once there
-/// are several. A query searches segments in parallel, one thread per core
-/// (`search::executor`): the 500,000-study L merged in runs of at most
-/// 120,000 was five segments, 110,000 documents for four and 61,000 for
-/// the last, so on two cores one searched 280,000 documents while the
-/// other searched 220,000 and then waited. Each segment joins the run its
-/// middle document falls in. Runs of one segment are left out.
-fn merge_groups<T: Clone>(segments: &[(T, u32)], max_docs: u32, threads: usize) -> Vec<Vec<T>> {
-    let total: u64 = segments.iter().map(|(_, d)| u64::from(*d)).sum();
-    if segments.len() < 2 || total == 0 {
-        return Vec::new();
-    }
-    let threads = threads.max(1) as u64;
-    let max_docs = u64::from(max_docs.max(1));
-    let mut n = total.div_ceil(max_docs);
-    if n > 1 {
-        n = n.div_ceil(threads) * threads;
-    }
-    loop {
-        let mut groups: Vec<(Vec<T>, u64)> = Vec::new();
-        let mut before = 0u64;
-        let mut last = u64::MAX;
-        for (id, docs) in segments {
-            let docs = u64::from(*docs);
-            let run = ((before + docs / 2) * n / total).min(n - 1);
-            if run != last || groups.is_empty() {
-                groups.push((Vec::new(), 0));
-                last = run;
-            }
-            if let Some((ids, sum)) = groups.last_mut() {
-                ids.push(id.clone());
-                *sum += docs;
-            }
-            before += docs;
+/// Consecutive runs of segments of at most `max_docs` documents together,
+/// those of two segments or more: what the final merge merges.
+fn merge_groups(
+    metas: &[tantivy::index::SegmentMeta],
+    max_docs: u32,
+) -> Vec<Vec<tantivy::index::SegmentId>> {
+    let mut groups: Vec<Vec<tantivy::index::SegmentId>> = Vec::new();
+    let mut current: Vec<tantivy::index::SegmentId> = Vec::new();
+    let mut docs = 0u32;
+    for m in metas {
+        if !current.is_empty() && docs.saturating_add(m.num_docs()) > max_docs {
+            groups.push(std::mem::take(&mut current));
+            docs = 0;
         }
-        let fits = groups
-            .iter()
-            .all(|(ids, docs)| ids.len() < 2 || *docs <= max_docs);
-        if fits || n >= segments.len() as u64 {
-            return groups
-                .into_iter()
-                .filter(|(ids, _)| ids.len() > 1)
-                .map(|(ids, _)| ids)
-                .collect();
-        }
-        n += threads;
+        current.push(m.id());
+        docs = docs.saturating_add(m.num_docs());
     }
+    groups.push(current);
+    groups.retain(|g| g.len() > 1);
+    groups
 }
 
 type Probe = fn(&Trial) -> bool;
@@ -2156,45 +2121,5 @@ mod tests {
             doc.contains("\"id_exact\"") && doc.contains("\"spell\""),
             "{doc}"
         );
-    }
-
-    #[test]
-    fn final_merge_ends_in_even_runs_for_the_search_threads() {
-        let sizes = |segs: &[(usize, u32)], groups: &[Vec<usize>]| -> Vec<u32> {
-            // Sizes of the segments after the merge, lone ones included.
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < segs.len() {
-                match groups.iter().find(|g| g[0] == i) {
-                    Some(g) => {
-                        out.push(g.iter().map(|&k| segs[k].1).sum());
-                        i += g.len();
-                    }
-                    None => {
-                        out.push(segs[i].1);
-                        i += 1;
-                    }
-                }
-            }
-            out
-        };
-        // The full L: fourteen segments of ~36,600 studies.
-        let l: Vec<(usize, u32)> = (0..14)
-            .map(|i| (i, if i == 13 { 24_200 } else { 36_600 }))
-            .collect();
-        let two = sizes(&l, &merge_groups(&l, 120_000, 2));
-        assert_eq!(two.len() % 2, 0, "{two:?}");
-        assert!(two.iter().all(|&d| d <= 120_000), "{two:?}");
-        let (lo, hi) = (two.iter().min().copied(), two.iter().max().copied());
-        assert!(hi.zip(lo).is_some_and(|(h, l)| h <= 2 * l), "{two:?}");
-        assert_eq!(sizes(&l, &merge_groups(&l, 120_000, 1)).len(), 5);
-        // Under the limit, one segment, whatever the threads.
-        let small: Vec<(usize, u32)> = (0..3).map(|i| (i, 33_000)).collect();
-        assert_eq!(merge_groups(&small, 120_000, 2), vec![vec![0, 1, 2]]);
-        // Segments too large to pair are left alone.
-        let big: Vec<(usize, u32)> = (0..3).map(|i| (i, 100_000)).collect();
-        assert!(merge_groups(&big, 120_000, 2).is_empty());
-        assert!(merge_groups(&big[..1], 120_000, 2).is_empty());
-        assert!(merge_groups::<usize>(&[], 120_000, 2).is_empty());
     }
 }
