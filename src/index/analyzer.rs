@@ -130,8 +130,8 @@ pub fn for_snippets(
     index: &tantivy::Index,
     field: tantivy::schema::Field,
 ) -> tantivy::Result<TextAnalyzer> {
-    let entry = index.schema().get_field_entry(field).clone();
-    let name = match entry.field_type() {
+    let schema = index.schema();
+    let name = match schema.get_field_entry(field).field_type() {
         tantivy::schema::FieldType::Str(o) => {
             o.get_indexing_options().map(|i| i.tokenizer().to_string())
         }

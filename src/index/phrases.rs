@@ -46,10 +46,7 @@ impl PhraseSet {
     pub fn new<S: AsRef<str>>(keys: impl IntoIterator<Item = S>) -> PhraseSet {
         let mut keys: Vec<Box<str>> = keys
             .into_iter()
-            .filter(|k| {
-                let k = k.as_ref();
-                k.contains(' ') && k.split(' ').all(|w| !w.is_empty())
-            })
+            .filter(|k| is_phrase_key(k.as_ref()))
             .map(|k| k.as_ref().into())
             .collect();
         keys.sort_unstable();
@@ -75,7 +72,7 @@ impl PhraseSet {
     pub fn for_lookup(keys: &[String]) -> PhraseSet {
         let mut keys: Vec<Box<str>> = keys
             .iter()
-            .filter(|k| k.contains(' ') && k.split(' ').all(|w| !w.is_empty()))
+            .filter(|k| is_phrase_key(k))
             .map(|k| k.as_str().into())
             .collect();
         keys.sort_unstable();
@@ -156,6 +153,11 @@ impl PhraseSet {
         }
         n
     }
+}
+
+/// Whether `key` names a phrase: two words or more, single spaces.
+fn is_phrase_key(key: &str) -> bool {
+    key.contains(' ') && key.split(' ').all(|w| !w.is_empty())
 }
 
 /// Whether `rest[k]` is a token at position `start + 1 + k` for every `k`,
