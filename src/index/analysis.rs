@@ -147,6 +147,21 @@ fn is_abbreviation_plural(t: &str) -> bool {
     stem.len() >= 2 && !body.is_empty() && !body.bytes().any(|b| b"aeiouy".contains(&b))
 }
 
+/// Token `i` of `out` (`i` ≤ its length), to be overwritten with its text
+/// buffer reused: a fresh, empty one when `out` ends there.
+pub fn token_slot(out: &mut Vec<Token>, i: usize) -> &mut Token {
+    if i == out.len() {
+        out.push(Token {
+            offset_from: 0,
+            offset_to: 0,
+            position: 0,
+            text: String::new(),
+            position_length: 1,
+        });
+    }
+    &mut out[i]
+}
+
 /// Writes tokens into `out` from its start, reusing the tokens (and their
 /// text buffers) already there: a tokenizer analyzes text after text into
 /// the same vector, and a fresh `String` per token and per folded word was
@@ -166,16 +181,7 @@ impl Emitter<'_> {
         if text.is_empty() || text.len() > MAX_TOKEN_LEN {
             return;
         }
-        if self.len == self.out.len() {
-            self.out.push(Token {
-                offset_from: 0,
-                offset_to: 0,
-                position: 0,
-                text: String::new(),
-                position_length: 1,
-            });
-        }
-        let token = &mut self.out[self.len];
+        let token = token_slot(self.out, self.len);
         self.len += 1;
         let alpha = text.bytes().all(|b| b.is_ascii_lowercase());
         if self.stem && alpha && text.len() >= 3 && is_abbreviation_plural(text) {

@@ -20,6 +20,7 @@
 //! wording in that set, and otherwise a phrase query, so a vocabulary
 //! edited since the build stays correct, only slower.
 
+use super::analysis::token_slot;
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 use tantivy::tokenizer::Token;
@@ -131,23 +132,13 @@ impl PhraseSet {
                     continue;
                 }
                 let from = tokens[i].offset_from;
-                if n < tokens.len() {
-                    let t = &mut tokens[n];
-                    t.text.clear();
-                    t.text.push_str(key);
-                    t.position = start;
-                    t.offset_from = from;
-                    t.offset_to = end;
-                    t.position_length = 1;
-                } else {
-                    tokens.push(Token {
-                        offset_from: from,
-                        offset_to: end,
-                        position: start,
-                        text: key.to_string(),
-                        position_length: 1,
-                    });
-                }
+                let t = token_slot(tokens, n);
+                t.text.clear();
+                t.text.push_str(key);
+                t.position = start;
+                t.offset_from = from;
+                t.offset_to = end;
+                t.position_length = 1;
                 n += 1;
             }
         }
