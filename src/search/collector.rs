@@ -15,6 +15,7 @@
 //! candidates of different segments that tie have their id strings looked
 //! up and compared.
 
+use super::pruned::{Pruned, Worst};
 use super::tiered::{MatchSets, TieredScorer};
 use crate::index::schema::{Fields, UNKNOWN_CODE, UNKNOWN_PHASE_BIT};
 use crate::trial::{Phase, Status, StudyType};
@@ -25,6 +26,18 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnIndex, ColumnValues, StrColumn};
 use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
+
+/// How many docs of `bits` are alive.
+fn live(bits: &[u64], alive: Option<&tantivy::fastfield::AliveBitSet>) -> usize {
+    match alive {
+        None => MatchSets::count(bits),
+        Some(a) => {
+            let mut n = 0;
+            MatchSets::each(bits, |doc| n += usize::from(a.is_alive(doc)));
+            n
+        }
+    }
+}
 
 /// Order of hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,6 +135,9 @@ pub struct Fruit {
     pub total: usize,
     /// Matching trials in tier 1 or above: those matching every concept.
     pub full: usize,
+    /// Matching trials compared with the top (the others were only
+    /// counted: they could not enter it).
+    pub ranked: usize,
     /// The best `top` candidates, best first.
     pub top: Vec<Candidate>,
     /// Status counts, in vocabulary order, "Not given" last.
@@ -220,12 +236,14 @@ pub struct Segment {
     strings: Vec<(FacetField, StrColumn, HashMap<u64, u64>)>,
     total: usize,
     full: usize,
+    ranked: usize,
 }
 
 /// A segment's harvest.
 pub struct SegmentFruit {
     total: usize,
     full: usize,
+    ranked: usize,
     top: Vec<Candidate>,
     /// The id column, to name the candidates if other segments have some.
     id: Option<StrColumn>,
@@ -277,6 +295,7 @@ impl Collector for TopAndFacets {
             strings,
             total: 0,
             full: 0,
+            ranked: 0,
         })
     }
 
@@ -294,6 +313,31 @@ impl Collector for TopAndFacets {
         let alive = reader.alive_bitset();
         if self.tiered {
             let mut scorer = weight.scorer(reader, 1.0)?;
+            if let Some(p) = scorer.downcast_mut::<Pruned>() {
+                // Ranked by relevance, pruned: the matches are counted from
+                // their bitsets, and only trials that may beat the worst
+                // hit kept are scored (see `pruned`).
+                MatchSets::each(&p.sets().all, |doc| {
+                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                        seg.count(doc);
+                    }
+                });
+                if p.tiers() {
+                    seg.full = live(&p.sets().full, alive);
+                    if seg.full >= seg.top {
+                        p.only_full();
+                    }
+                }
+                let mut doc = p.doc();
+                while doc != TERMINATED {
+                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                        let (tier, met) = (p.tier(), p.met());
+                        seg.offer(doc, tier, met, || p.score());
+                    }
+                    doc = p.next(seg.worst());
+                }
+                return Ok(seg.harvest());
+            }
             if let Some(t) = scorer.downcast_mut::<TieredScorer>() {
                 // A relaxed query ranked by relevance: the matches are
                 // counted from their bitsets, and only the trials that may
@@ -310,14 +354,11 @@ impl Collector for TopAndFacets {
                             seg.count(doc);
                         }
                     });
-                    seg.full = match alive {
-                        None => MatchSets::count(&sets.full),
-                        Some(a) => {
-                            let mut n = 0;
-                            MatchSets::each(&sets.full, |doc| n += usize::from(a.is_alive(doc)));
-                            n
-                        }
-                    };
+                    // Only tiers tell trials meeting every unit apart (a
+                    // strict query's sets, made for pruning, count none).
+                    if t.tiers() {
+                        seg.full = live(&sets.full, alive);
+                    }
                     // Trials meeting every unit rank above all others, so
                     // with a page of them the others are only counted.
                     if seg.full >= seg.top {
@@ -361,6 +402,7 @@ impl Collector for TopAndFacets {
         for f in fruits {
             out.total += f.total;
             out.full += f.full;
+            out.ranked += f.ranked;
             if let (Some(c), Some(col)) = (f.top.first(), f.id) {
                 ids.insert(c.addr.segment_ord, col);
             }
@@ -551,8 +593,17 @@ impl Segment {
         self.pending.clear();
     }
 
+    /// The worst hit kept, once there is a page of them.
+    fn worst(&self) -> Option<Worst> {
+        if self.heap.len() < self.top {
+            return None;
+        }
+        self.heap.peek().map(|Reverse(w)| (w.tier, w.met, w.score))
+    }
+
     /// Offer a counted trial to the top; `score` runs only if it may enter.
     fn offer(&mut self, doc: DocId, tier: u8, met: u8, score: impl FnOnce() -> Score) {
+        self.ranked += 1;
         let key = match &self.key {
             KeyColumn::None => 0.0,
             KeyColumn::I64(c) => c.first(doc).unwrap_or(i64::MIN) as f64,
@@ -641,6 +692,7 @@ impl SegmentCollector for Segment {
             .collect();
         SegmentFruit {
             total: self.total,
+            ranked: self.ranked,
             full: self.full,
             top,
             id: self.id,

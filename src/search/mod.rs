@@ -10,6 +10,7 @@
 pub mod collector;
 pub mod needles;
 pub mod phrase_token;
+pub mod pruned;
 pub mod query;
 pub mod synonyms;
 pub mod tiered;
@@ -21,7 +22,7 @@ use crate::index::schema::{
 };
 use crate::index::{IndexDir, Meta};
 use crate::trial::{Phase, Sex, Status, StudyType, Trial};
-use collector::{FacetField, SortBy, TopAndFacets};
+use collector::{FacetField, Fruit, SortBy, TopAndFacets};
 use needles::Needles;
 use query::{Area, Scope};
 use serde::Serialize;
@@ -201,6 +202,23 @@ fn executor(searcher: &tantivy::Searcher) -> &'static tantivy::Executor {
     POOL.get_or_init(|| tantivy::Executor::multi_thread(threads, "trialsearch-search-").ok())
         .as_ref()
         .unwrap_or(&ONE)
+}
+
+/// Run one pass of a search; with `TRIALSEARCH_TIMINGS=1`, report it on
+/// stderr: its time, the matches, and how many of them were ranked
+/// (compared with the top; the others were only counted).
+fn run(stats: &LiveStats, q: &dyn Query, c: &TopAndFacets) -> tantivy::Result<Fruit> {
+    let start = std::time::Instant::now();
+    let fruit = stats.search(q, c)?;
+    if std::env::var_os("TRIALSEARCH_TIMINGS").is_some_and(|v| v == "1") {
+        eprintln!(
+            "search: {:.2} ms, {} matches, {} ranked",
+            start.elapsed().as_secs_f64() * 1e3,
+            fruit.total,
+            fruit.ranked
+        );
+    }
+    Ok(fruit)
 }
 
 /// Statistics of the live documents only. A document deleted by an
@@ -599,24 +617,32 @@ impl Searcher {
         let speller = |w: &str| self.correct(stats, w);
         let mut parsed = query::parse_with(&req.text, syn, Some(&speller))?;
         let mut notes = parsed.notes.clone();
+        let knob_off = |name: &str| std::env::var_os(name).is_some_and(|v| v == "1");
+        let match_sets = !knob_off("TRIALSEARCH_NO_MATCH_SETS");
+        // Ranked by relevance, a segment's trials that cannot enter the top
+        // are not scored (`pruned`); `TRIALSEARCH_NO_PRUNING=1` scores every
+        // match, with the same answer.
+        let prune =
+            req.sort == SortBy::Relevance && match_sets && !knob_off("TRIALSEARCH_NO_PRUNING");
         let collector = |tiered: bool| TopAndFacets {
             fields: self.fields.clone(),
             top,
             sort: req.sort,
             facets: req.facets.clone(),
             tiered,
-            match_sets: std::env::var_os("TRIALSEARCH_NO_MATCH_SETS").is_none_or(|v| v != "1"),
+            match_sets,
         };
         let filters = self.filter_clauses(&req.filters);
         let n_constraints = parsed.phase_boosts.len() + parsed.status_boosts.len();
         let n_required = parsed.n_required();
         let tiered = |relaxed: bool| -> Option<tiered::Tiered> {
             let mut t = query::build_tiered(&self.fields, &parsed, relaxed)?;
+            t.prune = prune;
             for (o, q) in &filters {
                 match o {
                     Occur::Must => t.required.push(q.box_clone()),
                     Occur::MustNot => t.excluded.push(q.box_clone()),
-                    Occur::Should => t.extras.push(q.box_clone()),
+                    Occur::Should => t.extras.push(tiered::Extra::unbounded(q.box_clone())),
                 }
             }
             Some(t)
@@ -632,7 +658,7 @@ impl Searcher {
         if let Some(t) = tiered(n_required >= 2) {
             let mut soft = t.tiers;
             let mut q: Box<dyn Query> = Box::new(t);
-            let mut fruit = stats.search(&*q, &collector(true))?;
+            let mut fruit = run(stats, &*q, &collector(true))?;
             if soft && n_required == 2 && fruit.full == 0 && fruit.total > 0 {
                 // Two words no trial has together are not read as "either
                 // word": the missing-one tier only extends a non-empty
@@ -640,7 +666,7 @@ impl Searcher {
                 soft = false;
                 if let Some(t) = tiered(false) {
                     q = Box::new(t);
-                    fruit = stats.search(&*q, &collector(true))?;
+                    fruit = run(stats, &*q, &collector(true))?;
                 }
             }
             // Hits are ranked by tier, then by the phase and status boosts
@@ -710,7 +736,7 @@ impl Searcher {
             parsed.constraint_score = Some((best * CONSTRAINT_SHARE).max(query::CONSTRAINT_BOOST));
         }
         let main = with_filters(query::build(&self.fields, &parsed));
-        let fruit = stats.search(&*main, &collector(false))?;
+        let fruit = run(stats, &*main, &collector(false))?;
         Ok(Matches {
             parsed,
             query: main,

@@ -29,6 +29,17 @@ impl PhraseTokenQuery {
     pub fn new(token: Term, words: Vec<Term>) -> PhraseTokenQuery {
         PhraseTokenQuery { token, words }
     }
+
+    /// One term, matched and scored as [`tantivy::query::TermQuery`] does
+    /// (BM25 of the term, its frequency, the field's norms), by a scorer
+    /// whose score bound a [`super::pruned::Pruned`] walk can read
+    /// (tantivy's term scorer is not public).
+    pub fn term(term: Term) -> PhraseTokenQuery {
+        PhraseTokenQuery {
+            token: term.clone(),
+            words: vec![term],
+        }
+    }
 }
 
 impl Query for PhraseTokenQuery {
@@ -49,8 +60,9 @@ impl Query for PhraseTokenQuery {
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        let phrase = self.words.len() > 1;
         for w in &self.words {
-            visitor(w, true);
+            visitor(w, phrase);
         }
     }
 }
@@ -130,7 +142,7 @@ impl Weight for PhraseTokenWeight {
 
 /// The phrase token's postings scored as a phrase (tantivy's term scorer,
 /// which does the same, is not public).
-struct TokenScorer {
+pub struct TokenScorer {
     postings: SegmentPostings,
     norms: FieldNormReader,
     bm25: Bm25Weight,
@@ -139,6 +151,12 @@ struct TokenScorer {
 impl TokenScorer {
     fn fieldnorm_id(&self) -> u8 {
         self.norms.fieldnorm_id(self.postings.doc())
+    }
+
+    /// The most any document can score: tantivy's bound for its own
+    /// block-max pruning, a frequency as high as the longest field's.
+    pub fn max_score(&self) -> Score {
+        self.bm25.max_score()
     }
 }
 

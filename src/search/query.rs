@@ -16,7 +16,7 @@
 
 use super::phrase_token::PhraseTokenQuery;
 use super::synonyms::{key_of, Expansion, Synonyms};
-use super::tiered::{Tiered, Unit, Wording};
+use super::tiered::{Extra, Part, Tiered, Unit, Wording};
 use crate::error::{Error, Result};
 use crate::index::analyzer::analyze_positions;
 use crate::index::schema::{phase_code, status_code, Fields};
@@ -754,32 +754,82 @@ fn id_like(fields: &Fields, a: &Area, text: &str) -> bool {
     a.field != fields.ids || text.chars().any(|c| c.is_ascii_digit())
 }
 
-fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option<Box<dyn Query>> {
+/// Tie-breaker of the disjunction over a wording's areas: the best area
+/// plus a quarter of the others.
+pub const AREA_TIE: f32 = 0.25;
+
+/// The weighted per-area queries of one wording, the disjuncts of
+/// [`areas_query`].
+///
+/// With `bounded`, a single term is searched as a
+/// [`PhraseTokenQuery::term`], whose scorer tells its score bound, and
+/// several terms carry the terms and boost that bound their phrase's score
+/// (see [`super::pruned`]).
+fn area_parts(fields: &Fields, scope: Scope, text: &str, weight: f32, bounded: bool) -> Vec<Part> {
     // A phrase's BM25 score grows with its length; dividing by the number of
     // positions keeps a six-word synonym from outscoring the two words typed.
     let n = analyze_positions(text, false).len().max(1) as f32;
     let weight = weight / n.sqrt();
-    let parts: Vec<Box<dyn Query>> = areas(fields, scope)
-        .iter()
-        .filter(|a| id_like(fields, a, text))
-        .filter_map(|a| {
-            text_query(fields, a, text, 0)
-                .map(|q| Box::new(BoostQuery::new(q, a.weight * weight)) as Box<dyn Query>)
-        })
-        .collect();
-    match parts.len() {
-        0 => None,
-        _ => Some(Box::new(DisjunctionMaxQuery::with_tie_breaker(parts, 0.25))),
-    }
-}
-
-/// The per-area queries of [`areas_query`], unweighted.
-fn area_leaves(fields: &Fields, scope: Scope, text: &str) -> Vec<Box<dyn Query>> {
     areas(fields, scope)
         .iter()
         .filter(|a| id_like(fields, a, text))
-        .filter_map(|a| text_query(fields, a, text, 0))
+        .filter_map(|a| {
+            let boost = a.weight * weight;
+            let (q, terms) = if bounded {
+                bounded_text_query(fields, a, text)?
+            } else {
+                (text_query(fields, a, text, 0)?, None)
+            };
+            Some(Part {
+                query: Box::new(BoostQuery::new(q, boost)),
+                field: a.field,
+                bound: terms.map(|t| (t, boost)),
+            })
+        })
         .collect()
+}
+
+/// A query and, when its scorer cannot tell its bound, its terms.
+type BoundedQuery = (Box<dyn Query>, Option<Vec<Term>>);
+
+/// [`text_query`] without slop, a single term as a
+/// [`PhraseTokenQuery::term`]; a phrase matched by positions with its
+/// terms.
+fn bounded_text_query(fields: &Fields, area: &Area, text: &str) -> Option<BoundedQuery> {
+    let positions = analyze_positions(text, area.stemmed);
+    match positions.as_slice() {
+        [alts] => {
+            let word = alts.last()?;
+            let term = Term::from_field_text(area.field, word);
+            Some((Box::new(PhraseTokenQuery::term(term)), None))
+        }
+        _ => {
+            let q = text_query(fields, area, text, 0)?;
+            // A phrase token's scorer tells its bound; a phrase matched by
+            // positions needs its terms' weight, looked up only for it.
+            let terms = q.downcast_ref::<PhraseQuery>().map(|_| {
+                positions
+                    .iter()
+                    .filter_map(|alts| alts.last())
+                    .map(|w| Term::from_field_text(area.field, w))
+                    .collect()
+            });
+            Some((q, terms))
+        }
+    }
+}
+
+fn areas_query(fields: &Fields, scope: Scope, text: &str, weight: f32) -> Option<Box<dyn Query>> {
+    let parts: Vec<Box<dyn Query>> = area_parts(fields, scope, text, weight, false)
+        .into_iter()
+        .map(|p| p.query)
+        .collect();
+    match parts.len() {
+        0 => None,
+        _ => Some(Box::new(DisjunctionMaxQuery::with_tie_breaker(
+            parts, AREA_TIE,
+        ))),
+    }
 }
 
 /// The query for one concept: its literal words in every area of its scope,
@@ -926,7 +976,7 @@ pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) 
             });
         }
     }
-    for (field, phrase, pq) in phrase_parts(fields, q) {
+    for (field, phrase, pq, _) in phrase_parts(fields, q) {
         out.push(Probe {
             field: name(field),
             text: phrase,
@@ -947,7 +997,7 @@ pub fn probes(fields: &Fields, q: &ParsedQuery, name: &dyn Fn(Field) -> String) 
 
 /// The phrase bonus: the free words, in order (a little slop), in the
 /// title, conditions or summary.
-fn phrase_parts(fields: &Fields, q: &ParsedQuery) -> Vec<(Field, String, Box<dyn Query>)> {
+fn phrase_parts(fields: &Fields, q: &ParsedQuery) -> Vec<(Field, String, Box<dyn Query>, f32)> {
     let content_words: Vec<&str> = q
         .required()
         .filter(|c| c.scope == Scope::All && !c.exact)
@@ -973,6 +1023,7 @@ fn phrase_parts(fields: &Fields, q: &ParsedQuery) -> Vec<(Field, String, Box<dyn
                 field,
                 phrase.clone(),
                 Box::new(BoostQuery::new(pq, boost)) as Box<dyn Query>,
+                boost,
             ));
         }
     }
@@ -1046,7 +1097,7 @@ pub fn build(fields: &Fields, q: &ParsedQuery) -> Box<dyn Query> {
         }
     }
     // A phrase match of the free words outranks the same words scattered.
-    for (_, _, pq) in phrase_parts(fields, q) {
+    for (_, _, pq, _) in phrase_parts(fields, q) {
         clauses.push((Occur::Should, pq));
     }
     for (_, _, bq) in constraint_parts(fields, q) {
@@ -1080,18 +1131,28 @@ pub fn build_tiered(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Option<T
         constraints: Vec::new(),
         required: Vec::new(),
         excluded: Vec::new(),
+        prune: false,
     };
     let mut n_concepts = 0;
+    // Over the whole query: wordings made so far, and each concept's
+    // wording of its own words (for the extras' needs, below).
+    let mut n_wordings = 0;
+    let mut literal: Vec<Option<(usize, Vec<Field>)>> = Vec::new();
     let mut wordings_of = |c: &Concept, out: &mut Vec<Wording>| {
         let concept = n_concepts;
         n_concepts += 1;
+        literal.push(None);
         let texts = std::iter::once((c.text.as_str(), 1.0))
             .chain(c.expansions.iter().map(|e| (e.text, e.weight)));
-        for (text, weight) in texts {
-            if let Some(query) = areas_query(fields, c.scope, text, weight) {
+        for (i, (text, weight)) in texts.enumerate() {
+            let parts = area_parts(fields, c.scope, text, weight, true);
+            if !parts.is_empty() {
+                if i == 0 {
+                    literal[concept] = Some((n_wordings, parts.iter().map(|p| p.field).collect()));
+                }
+                n_wordings += 1;
                 out.push(Wording {
-                    query,
-                    leaves: area_leaves(fields, c.scope, text),
+                    parts,
                     concept,
                     strong: weight >= super::synonyms::EQUIVALENT_WEIGHT,
                 });
@@ -1125,9 +1186,39 @@ pub fn build_tiered(fields: &Fields, q: &ParsedQuery, relaxed: bool) -> Option<T
     } else {
         t.units.len()
     };
+    // The concepts of the phrase bonus (see `phrase_parts`), by index.
+    let mut content = Vec::new();
+    let mut k = 0;
+    for c in &q.clauses {
+        match c {
+            Clause::Must(c) => {
+                if c.scope == Scope::All && !c.exact {
+                    content.push((k, c));
+                }
+                k += 1;
+            }
+            Clause::Any(cs) => k += cs.len(),
+            _ => {}
+        }
+    }
     t.extras = phrase_parts(fields, q)
         .into_iter()
-        .map(|(_, _, pq)| pq)
+        .map(|(field, _, query, boost)| {
+            let mut e = Extra::bounded(query, boost);
+            // The phrase matches a field only where each of its words
+            // does: where each one-word concept's own wording matches that
+            // field. (A concept of several words may match the phrase with
+            // its words apart, which its own wording would not match.)
+            e.needs = content
+                .iter()
+                .filter(|(_, c)| analyze_positions(&c.text, true).len() == 1)
+                .filter_map(|(k, _)| {
+                    let (w, fs) = literal.get(*k)?.as_ref()?;
+                    Some((*w, fs.iter().position(|f| *f == field)?))
+                })
+                .collect();
+            e
+        })
         .collect();
     t.constraints = constraint_parts(fields, q)
         .into_iter()

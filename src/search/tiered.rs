@@ -13,35 +13,61 @@
 //! ([`super::collector`]) orders hits by (tier, boosts met, topic score), so
 //! it can skip scoring a trial that cannot enter the top.
 
+use super::pruned::{PruneInput, Pruned};
+use super::query::AREA_TIE;
 use std::sync::Arc;
-use tantivy::query::{BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, Weight};
+use tantivy::query::{
+    Bm25Weight, BooleanWeight, DisjunctionMaxCombiner, EnableScoring, Explanation, Occur, Query,
+    Scorer, TermQuery, Weight,
+};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
 
 /// Tie-breaker of the disjunction over a concept's wordings, as
 /// `query::concept_query` combines them.
-const WORDING_TIE: Score = 0.1;
+pub(super) const WORDING_TIE: Score = 0.1;
+
+/// One area of a wording.
+#[derive(Debug)]
+pub struct Part {
+    /// The scored query, weighted.
+    pub query: Box<dyn Query>,
+    /// Its field.
+    pub field: Field,
+    /// The terms and boost of its BM25 weight, which bound its score, when
+    /// its scorer cannot tell (a phrase matched by positions; see
+    /// [`super::pruned`]).
+    pub bound: Option<(Vec<Term>, Score)>,
+}
+
+impl Clone for Part {
+    fn clone(&self) -> Self {
+        Part {
+            query: self.query.box_clone(),
+            field: self.field,
+            bound: self.bound.clone(),
+        }
+    }
+}
 
 /// One wording of a concept, in every area it is searched in.
 #[derive(Debug)]
 pub struct Wording {
-    /// The scored query (a disjunction over areas).
-    pub query: Box<dyn Query>,
+    /// The areas; the wording scores as their disjunction (the best plus
+    /// [`AREA_TIE`] of the others).
+    pub parts: Vec<Part>,
     /// Index of the concept, over the whole query.
     pub concept: usize,
     /// The words typed or an equivalent, not a broader term.
     pub strong: bool,
-    /// The per-area queries of `query`, unweighted: what a trial must
-    /// contain to match it (see [`MatchSets`]).
-    pub leaves: Vec<Box<dyn Query>>,
 }
 
 impl Clone for Wording {
     fn clone(&self) -> Self {
         Wording {
-            query: self.query.box_clone(),
+            parts: self.parts.clone(),
             concept: self.concept,
             strong: self.strong,
-            leaves: clone_all(&self.leaves),
         }
     }
 }
@@ -55,6 +81,52 @@ pub struct Unit {
     pub wordings: Vec<Wording>,
 }
 
+/// An optional clause that adds its score where it matches.
+#[derive(Debug)]
+pub struct Extra {
+    /// The query.
+    pub query: Box<dyn Query>,
+    /// The terms and boost of its BM25 weight, which bound its score (see
+    /// [`super::pruned`]); `None` when not known.
+    pub bound: Option<(Vec<Term>, Score)>,
+    /// Parts (wording, part, over the whole query) that match wherever it
+    /// does: its score counts in a bound only where they may match.
+    pub needs: Vec<(usize, usize)>,
+}
+
+impl Extra {
+    /// A boosted term or phrase query: its score is at most its terms'
+    /// BM25 weight, boosted.
+    pub fn bounded(query: Box<dyn Query>, boost: Score) -> Extra {
+        let mut terms = Vec::new();
+        query.query_terms(&mut |t, _| terms.push(t.clone()));
+        Extra {
+            query,
+            bound: Some((terms, boost)),
+            needs: Vec::new(),
+        }
+    }
+
+    /// Any other query.
+    pub fn unbounded(query: Box<dyn Query>) -> Extra {
+        Extra {
+            query,
+            bound: None,
+            needs: Vec::new(),
+        }
+    }
+}
+
+impl Clone for Extra {
+    fn clone(&self) -> Self {
+        Extra {
+            query: self.query.box_clone(),
+            bound: self.bound.clone(),
+            needs: self.needs.clone(),
+        }
+    }
+}
+
 /// The query. Matches the trials meeting at least `min` units, every
 /// `required` clause and no `excluded` one.
 #[derive(Debug)]
@@ -66,13 +138,18 @@ pub struct Tiered {
     /// Whether trials meeting every unit form tiers above the others.
     pub tiers: bool,
     /// Optional clauses that add their score where they match (phrases).
-    pub extras: Vec<Box<dyn Query>>,
+    pub extras: Vec<Extra>,
     /// Phase or status boosts: counted where met, not scored.
     pub constraints: Vec<Box<dyn Query>>,
-    /// Clauses every hit must match (age ranges, filters), scored.
+    /// Clauses every hit must match (age ranges, filters): they restrict,
+    /// they do not score.
     pub required: Vec<Box<dyn Query>>,
     /// Clauses no hit may match.
     pub excluded: Vec<Box<dyn Query>>,
+    /// Whether a segment's scorer may be a [`Pruned`] walk, which ranks by
+    /// relevance without scoring the trials that cannot enter the top (set
+    /// for a search ranked by relevance).
+    pub prune: bool,
 }
 
 fn clone_all(v: &[Box<dyn Query>]) -> Vec<Box<dyn Query>> {
@@ -85,10 +162,11 @@ impl Clone for Tiered {
             units: self.units.clone(),
             min: self.min,
             tiers: self.tiers,
-            extras: clone_all(&self.extras),
+            extras: self.extras.clone(),
             constraints: clone_all(&self.constraints),
             required: clone_all(&self.required),
             excluded: clone_all(&self.excluded),
+            prune: self.prune,
         }
     }
 }
@@ -97,47 +175,155 @@ fn weights(v: &[Box<dyn Query>], es: EnableScoring<'_>) -> tantivy::Result<Vec<B
     v.iter().map(|q| q.weight(es)).collect()
 }
 
+/// A weight shared by a wording's disjunction and a [`Pruned`] walk, so
+/// that both read the same statistics, looked up once.
+struct Shared(Arc<dyn Weight>);
+
+impl Weight for Shared {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        self.0.scorer(reader, boost)
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
 impl Query for Tiered {
     fn weight(&self, es: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let scoring = es.is_scoring_enabled();
+        // A strict query of several units is walked unpruned: its match
+        // sets would read every posting of every unit, where the walk
+        // leaps from one unit's match to the next (it is the retry of a
+        // relaxed query that found no trial meeting every unit, so it has
+        // few matches).
+        let prune = self.prune && (self.tiers || self.units.len() <= 1);
+        // Bounds are needed only to prune.
+        let stats = match es {
+            EnableScoring::Enabled {
+                statistics_provider,
+                ..
+            } if prune => Some(statistics_provider),
+            _ => None,
+        };
         let mut wordings = Vec::new();
+        let mut parts = Vec::new();
+        let mut part_bounds = Vec::new();
         let mut n_concepts = 0;
         for (u, unit) in self.units.iter().enumerate() {
             for w in &unit.wordings {
                 n_concepts = n_concepts.max(w.concept + 1);
-                wordings.push((w.query.weight(es)?, u, w.concept, w.strong));
+                let shared: Vec<Arc<dyn Weight>> = w
+                    .parts
+                    .iter()
+                    .map(|p| p.query.weight(es).map(Arc::from))
+                    .collect::<tantivy::Result<_>>()?;
+                let bounds = w
+                    .parts
+                    .iter()
+                    .map(|p| match (&p.bound, stats) {
+                        (Some((terms, boost)), Some(stats)) => Ok(Some(
+                            Bm25Weight::for_terms(stats, terms)?
+                                .boost_by(*boost)
+                                .max_score(),
+                        )),
+                        _ => Ok(None),
+                    })
+                    .collect::<tantivy::Result<Vec<_>>>()?;
+                part_bounds.push(bounds);
+                // What `DisjunctionMaxQuery` builds, from the shared parts.
+                let disjunction = BooleanWeight::with_minimum_number_should_match(
+                    shared
+                        .iter()
+                        .map(|p| {
+                            (
+                                Occur::Should,
+                                Box::new(Shared(p.clone())) as Box<dyn Weight>,
+                            )
+                        })
+                        .collect(),
+                    1,
+                    scoring,
+                    Box::new(|| DisjunctionMaxCombiner::with_tie_breaker(AREA_TIE)),
+                );
+                wordings.push((
+                    Box::new(disjunction) as Box<dyn Weight>,
+                    u,
+                    w.concept,
+                    w.strong,
+                ));
+                parts.push(shared);
             }
         }
-        // A relaxed query's matches are also found unscored, unit by unit
-        // (see `MatchSets`), from one flat union of each unit's leaves.
-        let sets = if self.tiers && self.min.max(1) < self.units.len() {
-            let off = EnableScoring::disabled_from_schema(es.schema());
-            let units = self
-                .units
-                .iter()
-                .map(|u| {
-                    let leaves = u.wordings.iter().flat_map(|w| &w.leaves);
-                    BooleanQuery::new(leaves.map(|q| (Occur::Should, q.box_clone())).collect())
-                        .weight(off)
-                })
-                .collect::<tantivy::Result<Vec<_>>>()?;
+        let off = EnableScoring::disabled_from_schema(es.schema());
+        // A relaxed query's matches are also found unscored (see
+        // `MatchSets`), area by area; so are a pruned walk's.
+        let sets = if prune || (self.tiers && self.min.max(1) < self.units.len()) {
+            let mut wordings = Vec::new();
+            for (u, unit) in self.units.iter().enumerate() {
+                for w in &unit.wordings {
+                    let parts = w
+                        .parts
+                        .iter()
+                        .map(|p| p.query.weight(off))
+                        .collect::<tantivy::Result<Vec<_>>>()?;
+                    wordings.push((u, parts));
+                }
+            }
             Some(Arc::new(SetWeights {
-                units,
+                wordings,
+                n_units: self.units.len(),
                 required: weights(&self.required, off)?,
                 excluded: weights(&self.excluded, off)?,
             }))
         } else {
             None
         };
+        // The extras' scores are bounded only if each is.
+        let mut extra_bounds = Vec::new();
+        if let Some(stats) = stats {
+            for e in &self.extras {
+                match &e.bound {
+                    Some((terms, boost)) if !terms.is_empty() => {
+                        let most = Bm25Weight::for_terms(stats, terms)?
+                            .boost_by(*boost)
+                            .max_score();
+                        let terms = terms
+                            .iter()
+                            .map(|t| {
+                                TermQuery::new(t.clone(), IndexRecordOption::Basic).weight(off)
+                            })
+                            .collect::<tantivy::Result<Vec<_>>>()?;
+                        extra_bounds.push(ExtraBound {
+                            most,
+                            needs: e.needs.clone(),
+                            terms,
+                        });
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let extras_bounded = stats.is_some() && extra_bounds.len() == self.extras.len();
+        let extras = self
+            .extras
+            .iter()
+            .map(|e| e.query.weight(es))
+            .collect::<tantivy::Result<Vec<_>>>()?;
         Ok(Box::new(TieredWeight {
             wordings,
+            parts,
             sets,
             n_units: self.units.len(),
             n_concepts,
             min: self.min,
             tiers: self.tiers,
-            extras: weights(&self.extras, es)?,
+            prune: extras_bounded,
+            part_bounds,
+            extra_bounds,
+            extras,
             constraints: weights(&self.constraints, es)?,
-            required: weights(&self.required, es)?,
+            required: weights(&self.required, off)?,
             excluded: weights(&self.excluded, es)?,
         }))
     }
@@ -145,12 +331,15 @@ impl Query for Tiered {
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
         for u in &self.units {
             for w in &u.wordings {
-                w.query.query_terms(visitor);
+                for p in &w.parts {
+                    p.query.query_terms(visitor);
+                }
             }
         }
         for q in self
             .extras
             .iter()
+            .map(|e| &e.query)
             .chain(&self.constraints)
             .chain(&self.required)
             .chain(&self.excluded)
@@ -160,14 +349,37 @@ impl Query for Tiered {
     }
 }
 
+/// What bounds an extra's score: at most `most`, and only where the
+/// `needs` parts (wording, part) and every one of its `terms` (unscored, in
+/// its field) match.
+pub struct ExtraBound {
+    /// Its BM25 weight's bound.
+    pub most: Score,
+    /// Parts it needs.
+    pub needs: Vec<(usize, usize)>,
+    /// Its terms, unscored.
+    pub terms: Vec<Box<dyn Weight>>,
+}
+
 struct TieredWeight {
+    /// Each wording's disjunction over its areas, its unit, concept and
+    /// strength.
     wordings: Vec<(Box<dyn Weight>, usize, usize, bool)>,
-    /// What [`TieredScorer::match_sets`] needs (relaxed queries only).
+    /// Each wording's per-area weights, those of its disjunction.
+    parts: Vec<Vec<Arc<dyn Weight>>>,
+    /// What [`TieredScorer::match_sets`] and a [`Pruned`] walk need
+    /// (relaxed or pruned queries only).
     sets: Option<Arc<SetWeights>>,
     n_units: usize,
     n_concepts: usize,
     min: usize,
     tiers: bool,
+    /// Whether segments may be walked [`Pruned`].
+    prune: bool,
+    /// Each part's score bound, where its scorer cannot tell.
+    part_bounds: Vec<Vec<Option<Score>>>,
+    /// Each extra's score bound and the parts it needs.
+    extra_bounds: Vec<ExtraBound>,
     extras: Vec<Box<dyn Weight>>,
     constraints: Vec<Box<dyn Weight>>,
     required: Vec<Box<dyn Weight>>,
@@ -230,6 +442,32 @@ impl TieredWeight {
 
 impl Weight for TieredWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        if self.prune {
+            if let Some(sets) = &self.sets {
+                let bits = part_bits(sets, reader)?;
+                let wordings = self
+                    .wordings
+                    .iter()
+                    .map(|(_, unit, concept, strong)| (*unit, *concept, *strong));
+                let input = PruneInput {
+                    reader,
+                    boost,
+                    parts: &self.parts,
+                    part_bounds: &self.part_bounds,
+                    wordings: wordings.collect(),
+                    n_units: self.n_units,
+                    tiers: self.tiers,
+                    extras: &self.extras,
+                    extra_bounds: &self.extra_bounds,
+                    constraints: &self.constraints,
+                    sets: match_sets(sets, reader, &bits, self.min.max(1))?,
+                    part_bits: bits,
+                };
+                if let Some(p) = Pruned::new(input)? {
+                    return Ok(Box::new(p));
+                }
+            }
+        }
         Ok(Box::new(self.tiered_scorer(reader, boost)?))
     }
 
@@ -292,12 +530,34 @@ pub struct TieredScorer {
     sets: Option<(Arc<SetWeights>, SegmentReader)>,
 }
 
-/// Unscored weights: per unit, one union of its wordings' leaves; the
-/// required and excluded clauses.
+/// Unscored weights: each wording's unit and areas; the required and
+/// excluded clauses.
 struct SetWeights {
-    units: Vec<Box<dyn Weight>>,
+    wordings: Vec<(usize, Vec<Box<dyn Weight>>)>,
+    n_units: usize,
     required: Vec<Box<dyn Weight>>,
     excluded: Vec<Box<dyn Weight>>,
+}
+
+/// Each wording's areas' matches in one segment, as bitsets (`None`: the
+/// area has none).
+pub type PartBits = Vec<Vec<Option<Vec<u64>>>>;
+
+/// The matches of every wording's areas in one segment.
+fn part_bits(sets: &SetWeights, reader: &SegmentReader) -> tantivy::Result<PartBits> {
+    let words = (reader.max_doc() as usize).div_ceil(64);
+    sets.wordings
+        .iter()
+        .map(|(_, parts)| {
+            parts
+                .iter()
+                .map(|w| {
+                    let mut s = w.scorer(reader, 1.0)?;
+                    Ok((s.doc() != TERMINATED).then(|| bits_of(s.as_mut(), words)))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A relaxed query's matches in one segment as bitsets over its doc ids
@@ -332,6 +592,13 @@ impl MatchSets {
         }
     }
 
+    /// Whether `doc` meets every unit.
+    pub fn in_full(&self, doc: DocId) -> bool {
+        self.full
+            .get(doc as usize / 64)
+            .is_some_and(|w| w & (1 << (doc % 64)) != 0)
+    }
+
     /// How many docs are set in `bits`.
     pub fn count(bits: &[u64]) -> usize {
         bits.iter().map(|w| w.count_ones() as usize).sum()
@@ -339,7 +606,7 @@ impl MatchSets {
 }
 
 /// The docs of `s` from its current one on, as bits.
-fn bits_of(s: &mut dyn Scorer, words: usize) -> Vec<u64> {
+pub(super) fn bits_of(s: &mut dyn Scorer, words: usize) -> Vec<u64> {
     let mut bits = vec![0u64; words];
     let mut buf = [0 as DocId; tantivy::COLLECT_BLOCK_BUFFER_LEN];
     loop {
@@ -355,8 +622,66 @@ fn bits_of(s: &mut dyn Scorer, words: usize) -> Vec<u64> {
     }
 }
 
+/// A query's matches in one segment, found without scoring (see
+/// [`MatchSets`]) from its areas' matches: trials meeting at least `min`
+/// units.
+fn match_sets(
+    sets: &SetWeights,
+    reader: &SegmentReader,
+    parts: &PartBits,
+    min: usize,
+) -> tantivy::Result<MatchSets> {
+    let words = (reader.max_doc() as usize).div_ceil(64);
+    let bits = |w: &dyn Weight| -> tantivy::Result<Vec<u64>> {
+        Ok(bits_of(w.scorer(reader, 1.0)?.as_mut(), words))
+    };
+    let mut units = vec![vec![0u64; words]; sets.n_units];
+    for ((u, _), wording) in sets.wordings.iter().zip(parts) {
+        if let Some(unit) = units.get_mut(*u) {
+            for b in wording.iter().flatten() {
+                for (x, y) in unit.iter_mut().zip(b) {
+                    *x |= y;
+                }
+            }
+        }
+    }
+    let mut keep = vec![!0u64; words];
+    for w in &sets.required {
+        for (k, b) in keep.iter_mut().zip(bits(w.as_ref())?) {
+            *k &= b;
+        }
+    }
+    for w in &sets.excluded {
+        for (k, b) in keep.iter_mut().zip(bits(w.as_ref())?) {
+            *k &= !b;
+        }
+    }
+    let n = units.len();
+    let min = min.min(n + 1);
+    let mut all = vec![0u64; words];
+    let mut full = vec![0u64; words];
+    // at_least[j]: the trials of this word meeting j units or more of
+    // those seen so far.
+    let mut at_least = vec![0u64; n + 2];
+    for w in 0..words {
+        at_least.fill(0);
+        at_least[0] = !0;
+        for (i, u) in units.iter().enumerate() {
+            let b = u[w];
+            if b != 0 {
+                for j in (1..=i + 1).rev() {
+                    at_least[j] |= at_least[j - 1] & b;
+                }
+            }
+        }
+        all[w] = at_least[min] & keep[w];
+        full[w] = at_least[n] & keep[w];
+    }
+    Ok(MatchSets { all, full })
+}
+
 /// Move `s` to `target` unless it is there or past it; its doc after.
-fn reach(s: &mut dyn Scorer, target: DocId) -> DocId {
+pub(super) fn reach(s: &mut dyn Scorer, target: DocId) -> DocId {
     let d = s.doc();
     if d < target {
         s.seek(target)
@@ -377,6 +702,11 @@ impl TieredScorer {
         self.met
     }
 
+    /// Whether trials meeting every unit form tiers.
+    pub fn tiers(&self) -> bool {
+        self.tiers
+    }
+
     /// A relaxed query's matches in this segment, found without scoring
     /// (see [`MatchSets`]); `None` for other queries, or once asked. The
     /// scorer itself is not moved.
@@ -384,48 +714,8 @@ impl TieredScorer {
         let Some((sets, reader)) = self.sets.take() else {
             return Ok(None);
         };
-        let words = (reader.max_doc() as usize).div_ceil(64);
-        let bits = |w: &dyn Weight| -> tantivy::Result<Vec<u64>> {
-            Ok(bits_of(w.scorer(&reader, 1.0)?.as_mut(), words))
-        };
-        let units = sets
-            .units
-            .iter()
-            .map(|w| bits(w.as_ref()))
-            .collect::<tantivy::Result<Vec<_>>>()?;
-        let mut keep = vec![!0u64; words];
-        for w in &sets.required {
-            for (k, b) in keep.iter_mut().zip(bits(w.as_ref())?) {
-                *k &= b;
-            }
-        }
-        for w in &sets.excluded {
-            for (k, b) in keep.iter_mut().zip(bits(w.as_ref())?) {
-                *k &= !b;
-            }
-        }
-        let n = units.len();
-        let min = self.min.min(n + 1);
-        let mut all = vec![0u64; words];
-        let mut full = vec![0u64; words];
-        // at_least[j]: the trials of this word meeting j units or more of
-        // those seen so far.
-        let mut at_least = vec![0u64; n + 2];
-        for w in 0..words {
-            at_least.fill(0);
-            at_least[0] = !0;
-            for (i, u) in units.iter().enumerate() {
-                let b = u[w];
-                if b != 0 {
-                    for j in (1..=i + 1).rev() {
-                        at_least[j] |= at_least[j - 1] & b;
-                    }
-                }
-            }
-            all[w] = at_least[min] & keep[w];
-            full[w] = at_least[n] & keep[w];
-        }
-        Ok(Some(MatchSets { all, full }))
+        let parts = part_bits(&sets, &reader)?;
+        match_sets(&sets, &reader, &parts, self.min).map(Some)
     }
 
     /// From the current trial on, match only trials meeting every unit:
@@ -598,9 +888,6 @@ impl Scorer for TieredScorer {
             if reach(s.as_mut(), doc) == doc {
                 topic += s.score();
             }
-        }
-        for s in &mut self.required {
-            topic += s.score();
         }
         topic
     }

@@ -263,6 +263,73 @@ fn phrase_tokens_answer_as_word_positions_do() {
     }
 }
 
+/// Ranked by relevance, a segment's matches that cannot enter the top are
+/// not scored (`search::pruned`). The answer (hits, scores, total, facets,
+/// notes, explanations) must be the full walk's, byte for byte, on one
+/// segment and on several, with phase and status boosts, filters, NOT, OR
+/// and quoted phrases; and the pruned walk must rank far fewer trials, as
+/// `TRIALSEARCH_TIMINGS=1` reports.
+#[test]
+fn pruned_queries_answer_as_the_full_walk_does() {
+    let (_dir, split) = msc_in_segments();
+    for index in [msc().path(), split] {
+        for q in [
+            "mesenchymal stem cells",
+            "umbilical cord MSC ARDS",
+            "knee osteoarthritis",
+            "bone marrow mesenchymal stem cells heart failure",
+            "GvHD",
+            "spinal cord injury NOT mesenchymal",
+            "\"stem cell\" title:\"spinal cord injury\"",
+        ] {
+            for opts in [
+                &[][..],
+                &["--explain"],
+                &["-n", "300", "--facet", "condition"],
+                &["--status", "recruiting", "--age", "45"],
+                &["-n", "3", "--offset", "4"],
+            ] {
+                same_answer_without(&index, "TRIALSEARCH_NO_PRUNING", q, opts);
+            }
+        }
+        for q in [
+            "msc phase 2",
+            "stem cells recruiting",
+            "crohn OR colitis",
+            "pain",
+            "cord blood cerebral palsy",
+        ] {
+            same_answer_without(&index, "TRIALSEARCH_NO_PRUNING", q, &[]);
+        }
+    }
+    let ranked = |q: &str, knob: bool| -> (u64, u64) {
+        let mut c = ts_at(&msc().path());
+        c.env("TRIALSEARCH_TIMINGS", "1");
+        if knob {
+            c.env("TRIALSEARCH_NO_PRUNING", "1");
+        }
+        let out = c.arg("query").arg(q).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        // "search: 1.23 ms, 456 matches, 78 ranked"
+        let line = err.lines().find(|l| l.starts_with("search: ")).expect(&err);
+        let n = |word: &str| -> u64 {
+            let before = line.split(&format!(" {word}")).next().expect(line);
+            let n = before.rsplit(' ').next().expect(line);
+            n.parse().expect(line)
+        };
+        (n("matches"), n("ranked"))
+    };
+    for q in ["mesenchymal stem cells", "knee osteoarthritis"] {
+        let (total, pruned) = ranked(q, false);
+        let (same, walked) = ranked(q, true);
+        assert_eq!(total, same, "{q}");
+        assert!(
+            pruned * 2 < walked,
+            "{q}: {pruned} of {total} ranked pruned, {walked} without"
+        );
+    }
+}
+
 /// On an index of several segments, equal ranks are still ordered by id:
 /// candidates of different segments that tie are named and compared, so the
 /// answers are those of the one-segment index, in the same order.
