@@ -21,6 +21,7 @@ use crate::index::schema::{Fields, UNKNOWN_CODE, UNKNOWN_PHASE_BIT};
 use crate::trial::{Phase, Status, StudyType};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnIndex, ColumnValues, StrColumn};
@@ -165,6 +166,26 @@ pub struct TopAndFacets {
     /// give the same answer (`TRIALSEARCH_NO_MATCH_SETS=1` turns it off,
     /// for tests and measurements).
     pub match_sets: bool,
+    /// The best worst hit of the segments searched so far, packed (see
+    /// [`pack`]): a trial below it is below a page of hits of another
+    /// segment, so it cannot enter the top either. Segments are searched
+    /// in parallel; each prunes against the higher of its own worst hit
+    /// and this one.
+    pub bar: AtomicU64,
+}
+
+/// A worst hit as a number that orders as its rank does: tier, then
+/// boosts met, then score (a score is never negative, and the bits of
+/// non-negative floats order as their values). `None` for a score that is
+/// not a finite non-negative number.
+fn pack((tier, met, score): Worst) -> Option<u64> {
+    (score.is_finite() && score >= 0.0)
+        .then(|| (u64::from(tier) << 40) | (u64::from(met) << 32) | u64::from(score.to_bits()))
+}
+
+/// The worst hit packed by [`pack`].
+fn unpack(p: u64) -> Worst {
+    ((p >> 40) as u8, (p >> 32) as u8, Score::from_bits(p as u32))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -334,7 +355,13 @@ impl Collector for TopAndFacets {
                         let (tier, met) = (p.tier(), p.met());
                         seg.offer(doc, tier, met, || p.score());
                     }
-                    doc = p.next(seg.worst());
+                    let own = seg.worst().and_then(pack);
+                    if let Some(own) = own {
+                        self.bar.fetch_max(own, AtomicOrdering::Relaxed);
+                    }
+                    let bar = self.bar.load(AtomicOrdering::Relaxed);
+                    let worst = own.unwrap_or(0).max(bar);
+                    doc = p.next((worst > 0).then(|| unpack(worst)));
                 }
                 return Ok(seg.harvest());
             }

@@ -631,6 +631,7 @@ impl Searcher {
             facets: req.facets.clone(),
             tiered,
             match_sets,
+            bar: Default::default(),
         };
         let filters = self.filter_clauses(&req.filters);
         let n_constraints = parsed.phase_boosts.len() + parsed.status_boosts.len();

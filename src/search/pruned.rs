@@ -132,16 +132,11 @@ pub struct Pruned {
     essential: Vec<usize>,
     /// Each leaf's place in `order`.
     rank: Vec<usize>,
-    /// `rest[k]`: the most the first `k` leaves of `order` can add to a
-    /// score together, for `k` up to `cut`.
-    rest: Vec<Score>,
-    /// The most the extras can add together.
-    extras_most: Score,
-    /// Whether the first, coarse bound of `beaten` may prune.
-    quick: bool,
     /// The worst hit the partition was made for.
     cut_for: Option<Worst>,
     doc: DocId,
+    /// Where the next candidate is looked for.
+    from: DocId,
     tier: u8,
     met: u8,
     // Scratch: leaf scores on trial `scored`, and (leaf, value) lists.
@@ -244,11 +239,6 @@ impl Pruned {
                 bits: all.unwrap_or_default(),
             });
         }
-        let extras_most = extra_bounds
-            .iter()
-            .filter(|e| e.needs.is_some())
-            .map(|e| e.most)
-            .sum();
         let constraints = input
             .constraints
             .iter()
@@ -283,11 +273,9 @@ impl Pruned {
                 }
                 rank
             },
-            rest: vec![0.0],
-            extras_most,
-            quick: false,
             cut_for: None,
             doc: TERMINATED,
+            from: 0,
             tier: 0,
             met: 0,
             val: vec![0.0; n],
@@ -312,7 +300,8 @@ impl Pruned {
     /// From the current trial on, list only trials meeting every unit.
     pub fn only_full(&mut self) {
         self.only_full = true;
-        if self.doc != TERMINATED && !self.allowed(self.doc) {
+        if self.doc != TERMINATED && !self.sets.in_full(self.doc) {
+            self.from = self.doc;
             self.find(None);
         }
     }
@@ -332,12 +321,6 @@ impl Pruned {
         if self.doc == TERMINATED {
             return TERMINATED;
         }
-        let doc = self.doc;
-        for &i in &self.essential {
-            if self.docs[i] == doc {
-                self.docs[i] = self.leaves[i].advance();
-            }
-        }
         self.find(worst)
     }
 
@@ -346,32 +329,6 @@ impl Pruned {
             &self.sets.full
         } else {
             &self.sets.all
-        }
-    }
-
-    fn allowed(&self, doc: DocId) -> bool {
-        self.bits()
-            .get(doc as usize / 64)
-            .is_some_and(|w| w & (1 << (doc % 64)) != 0)
-    }
-
-    /// The first listed trial at or after `doc`.
-    fn next_allowed(&self, doc: DocId) -> DocId {
-        let bits = self.bits();
-        let mut w = doc as usize / 64;
-        let Some(&first) = bits.get(w) else {
-            return TERMINATED;
-        };
-        let mut word = first & (!0u64 << (doc % 64));
-        loop {
-            if word != 0 {
-                return (w * 64) as DocId + word.trailing_zeros();
-            }
-            w += 1;
-            match bits.get(w) {
-                Some(&x) => word = x,
-                None => return TERMINATED,
-            }
         }
     }
 
@@ -423,11 +380,6 @@ impl Pruned {
         }
         self.cut_for = Some(worst);
         let (tier, met, score) = worst;
-        // The first bound of `beaten` prunes only if the non-essential
-        // leaves and every extra together fall short of the worst hit.
-        let extras_most = self.extras_most;
-        let quick = move |rest: Score| (rest + extras_most) * (1.0 + SLACK) < score;
-        self.quick = quick(self.rest[self.cut]);
         if (tier, met) != self.best_class() {
             return;
         }
@@ -440,12 +392,10 @@ impl Pruned {
             let most = topic + self.extras_bound(|i| rank[i] < k);
             if most * (1.0 + SLACK) < score {
                 self.cut = k;
-                self.rest.push(topic);
             } else {
                 break;
             }
         }
-        self.quick = quick(self.rest[self.cut]);
         if self.cut != before {
             for &i in &self.order[..self.cut] {
                 self.essential_leaf[i] = false;
@@ -505,39 +455,46 @@ impl Pruned {
         topic
     }
 
-    /// Position on the first listed trial from the essential leaves'
-    /// current docs on that may rank above `worst`.
+    /// The first listed trial from `from` on that an essential leaf
+    /// matches.
+    fn candidate(&self) -> DocId {
+        let allowed = self.bits();
+        let mut w = self.from as usize / 64;
+        let mut mask = !0u64 << (self.from % 64);
+        while let Some(&a) = allowed.get(w) {
+            let mut word = a & mask;
+            // Without non-essential leaves every listed trial is one: the
+            // leaves' matches cover the query's.
+            if word != 0 && self.cut > 0 {
+                let mut any = 0;
+                for &i in &self.essential {
+                    any |= self.bits[i][w];
+                }
+                word &= any;
+            }
+            if word != 0 {
+                return (w * 64) as DocId + word.trailing_zeros();
+            }
+            w += 1;
+            mask = !0;
+        }
+        TERMINATED
+    }
+
+    /// Position on the first candidate from `from` on that may rank above
+    /// `worst`.
     fn find(&mut self, worst: Option<Worst>) -> DocId {
         if let Some(w) = worst {
             self.partition(w);
         }
         loop {
-            let mut doc = TERMINATED;
-            for &i in &self.essential {
-                doc = doc.min(self.docs[i]);
-            }
+            let doc = self.candidate();
             if doc == TERMINATED {
                 break;
             }
-            if !self.allowed(doc) {
-                let target = self.next_allowed(doc);
-                if target == TERMINATED {
-                    break;
-                }
-                for &i in &self.essential {
-                    if self.docs[i] < target {
-                        self.docs[i] = self.leaves[i].seek(target);
-                    }
-                }
-                continue;
-            }
+            self.from = doc + 1;
             if let Some(worst) = worst {
                 if self.beaten(doc, worst) {
-                    for &i in &self.essential {
-                        if self.docs[i] == doc {
-                            self.docs[i] = self.leaves[i].advance();
-                        }
-                    }
                     continue;
                 }
             }
@@ -548,14 +505,28 @@ impl Pruned {
         TERMINATED
     }
 
-    /// Whether `doc`, which the essential leaves are on or past, cannot
-    /// rank above `worst`. Scores only add up to less when split (each
-    /// level is a maximum plus a share of a sum), so the essential leaves
-    /// on `doc` scored exactly, plus what the non-essential ones can add
-    /// together, bound its score; the non-essential leaves are then looked
-    /// up from the highest bound down, each replacing its share of that
-    /// bound by its exact score, until the bound falls below the worst hit
-    /// or every leaf is known (MaxScore).
+    /// Whether leaf `i` matches `doc`.
+    fn on(&self, i: usize, doc: DocId) -> bool {
+        self.bits[i]
+            .get(doc as usize / 64)
+            .is_some_and(|w| w & (1 << (doc % 64)) != 0)
+    }
+
+    /// Score leaf `i` on `doc`, which it matches.
+    fn leaf_score(&mut self, i: usize, doc: DocId) -> Score {
+        if self.docs[i] < doc {
+            self.docs[i] = self.leaves[i].seek(doc);
+        }
+        let s = self.leaves[i].score();
+        self.val[i] = s;
+        s
+    }
+
+    /// Whether `doc` cannot rank above `worst`. Scores only add up to less
+    /// when split (each level is a maximum plus a share of a sum), and
+    /// more when their parts grow, so what may match it at its bounds bound
+    /// it: first every leaf and phrase bonus that matches it (bits, no
+    /// postings read), then with its essential leaves scored exactly.
     fn beaten(&mut self, doc: DocId, (tier, met, score): Worst) -> bool {
         let best_tier = if self.tiers && self.sets.in_full(doc) {
             2
@@ -567,50 +538,37 @@ impl Pruned {
             return class < (tier, met);
         }
         let below = |most: Score| most * (1.0 + SLACK) < score;
-        self.items.clear();
-        for &i in &self.essential {
-            if self.docs[i] == doc {
-                let s = self.leaves[i].score();
-                self.val[i] = s;
-                self.items.push((i, s));
+        let mut items = std::mem::take(&mut self.items);
+        items.clear();
+        for i in 0..self.leaves.len() {
+            if self.on(i, doc) {
+                items.push((i, self.bound[i]));
             }
         }
-        self.scored = doc;
-        if self.quick && below(self.combine() + self.rest[self.cut] + self.extras_most) {
+        self.items = items;
+        let extras = self.extras_on(doc, |i| self.on(i, doc));
+        if below(self.combine() + extras) {
             return true;
         }
-        // Then the non-essential leaves that match it, at their bounds, and
-        // the extras whose leaves all match it.
-        let (word, bit) = (doc as usize / 64, 1u64 << (doc % 64));
-        let (docs, ess, bits) = (&self.docs, &self.essential_leaf, &self.bits);
-        let present = |i: usize| {
-            if ess[i] {
-                docs[i] == doc
-            } else {
-                bits[i].get(word).is_some_and(|w| w & bit != 0)
-            }
-        };
-        let before = self.items.len();
-        for &i in &self.order[..self.cut] {
-            if present(i) {
-                self.items.push((i, self.bound[i]));
+        let mut items = std::mem::take(&mut self.items);
+        for item in &mut items {
+            if self.essential_leaf[item.0] {
+                item.1 = self.leaf_score(item.0, doc);
             }
         }
-        if self.items.len() > before {
-            self.items.sort_unstable_by_key(|&(i, _)| i);
-        }
-        let extras = self.extras_on(doc, present);
+        self.items = items;
+        self.scored = doc;
         below(self.combine() + extras)
     }
 
-    /// Make `doc` current: every leaf on it or past it, its tier and the
-    /// boosts it meets.
+    /// Make `doc` current: every leaf that matches it on it, its tier and
+    /// the boosts it meets.
     fn settle(&mut self, doc: DocId) {
-        let (word, bit) = (doc as usize / 64, 1u64 << (doc % 64));
-        for &i in &self.order[..self.cut] {
-            // A leaf not on `doc` may stay behind it: it is only ever
-            // moved forward, and read where it is on the current trial.
-            if self.docs[i] < doc && self.bits[i].get(word).is_some_and(|w| w & bit != 0) {
+        for i in 0..self.leaves.len() {
+            // A leaf that does not match `doc` may stay behind it: it is
+            // only ever moved forward, and read where it is on the current
+            // trial.
+            if self.docs[i] < doc && self.on(i, doc) {
                 self.docs[i] = self.leaves[i].seek(doc);
             }
         }
