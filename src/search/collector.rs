@@ -730,3 +730,33 @@ impl SegmentCollector for Segment {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{pack, unpack};
+
+    #[test]
+    fn packed_worst_hits_order_as_their_ranks() {
+        let ranks = [
+            (0, 0, 0.0),
+            (0, 0, 1.5),
+            (0, 0, 2.0),
+            (0, 0, 1e30),
+            (0, 1, 0.25),
+            (0, 3, 7.0),
+            (1, 0, 0.1),
+            (2, 0, 0.0),
+            (2, 2, 48.4),
+        ];
+        for w in ranks.windows(2) {
+            let (a, b) = (pack(w[0]), pack(w[1]));
+            assert!(a < b, "{:?} {:?}", w[0], w[1]);
+        }
+        for r in ranks {
+            assert_eq!(pack(r).map(unpack), Some(r));
+        }
+        assert_eq!(pack((0, 0, -1.0)), None);
+        assert_eq!(pack((0, 0, f32::NAN)), None);
+        assert_eq!(pack((0, 0, f32::INFINITY)), None);
+    }
+}

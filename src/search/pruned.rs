@@ -36,6 +36,7 @@
 use super::phrase_token::TokenScorer;
 use super::query::AREA_TIE;
 use super::tiered::{bits_of, reach, ExtraBound, MatchSets, PartBits, WORDING_TIE};
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use tantivy::query::{Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED};
@@ -139,6 +140,9 @@ pub struct Pruned {
     from: DocId,
     tier: u8,
     met: u8,
+    /// Bounds already computed (leaves at their bounds, extras), by the
+    /// pattern of leaves and bonus phrases matching a trial.
+    memo: FxHashMap<u64, (Score, Score)>,
     // Scratch: leaf scores on trial `scored`, and (leaf, value) lists.
     val: Vec<Score>,
     scored: DocId,
@@ -278,6 +282,7 @@ impl Pruned {
             from: 0,
             tier: 0,
             met: 0,
+            memo: FxHashMap::default(),
             val: vec![0.0; n],
             scored: TERMINATED,
             items: Vec::with_capacity(n),
@@ -538,25 +543,52 @@ impl Pruned {
             return class < (tier, met);
         }
         let below = |most: Score| most * (1.0 + SLACK) < score;
-        let mut items = std::mem::take(&mut self.items);
-        items.clear();
-        for i in 0..self.leaves.len() {
-            if self.on(i, doc) {
-                items.push((i, self.bound[i]));
+        // Which leaves and bonus phrases may match it, as a key: trials
+        // share few such patterns, and each pattern's bound is computed
+        // once.
+        let n = self.leaves.len();
+        let (word, bit) = (doc as usize / 64, doc % 64);
+        let key = (n + self.extra_bounds.len() <= 64).then(|| {
+            let mut key = 0u64;
+            for (i, b) in self.bits.iter().enumerate() {
+                key |= ((b.get(word).copied().unwrap_or(0) >> bit) & 1) << i;
             }
-        }
-        self.items = items;
-        let extras = self.extras_on(doc, |i| self.on(i, doc));
-        if below(self.combine() + extras) {
+            for (j, e) in self.extra_bounds.iter().enumerate() {
+                key |= ((e.bits.get(word).copied().unwrap_or(0) >> bit) & 1) << (n + j);
+            }
+            key
+        });
+        let known = key.and_then(|k| self.memo.get(&k).copied());
+        let (topic, extras) = match known {
+            Some(v) => v,
+            None => {
+                self.items.clear();
+                for i in 0..n {
+                    if self.on(i, doc) {
+                        self.items.push((i, self.bound[i]));
+                    }
+                }
+                let v = (self.combine(), self.extras_on(doc, |i| self.on(i, doc)));
+                if let Some(k) = key {
+                    self.memo.insert(k, v);
+                }
+                v
+            }
+        };
+        if below(topic + extras) {
             return true;
         }
-        let mut items = std::mem::take(&mut self.items);
-        for item in &mut items {
-            if self.essential_leaf[item.0] {
-                item.1 = self.leaf_score(item.0, doc);
+        self.items.clear();
+        for i in 0..n {
+            if self.on(i, doc) {
+                let v = if self.essential_leaf[i] {
+                    self.leaf_score(i, doc)
+                } else {
+                    self.bound[i]
+                };
+                self.items.push((i, v));
             }
         }
-        self.items = items;
         self.scored = doc;
         below(self.combine() + extras)
     }
