@@ -7,6 +7,7 @@
 //! every posting they pass, so ranking ten trials scored all of them. Most
 //! matches only name the topic in a low-weighted area (eligibility,
 //! outcomes, sites), and no score they can reach ranks them among the best.
+//! Pruned, "type 2 diabetes" ranks 421 of them (BENCHMARKS.md).
 //!
 //! How: every per-area leaf of every wording tells the most it can score
 //! (its BM25 weight at the highest frequency, tantivy's own bound for its
