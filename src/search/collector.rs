@@ -25,20 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnIndex, ColumnValues, StrColumn};
+use tantivy::fastfield::AliveBitSet;
 use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
-
-/// How many docs of `bits` are alive.
-fn live(bits: &[u64], alive: Option<&tantivy::fastfield::AliveBitSet>) -> usize {
-    match alive {
-        None => MatchSets::count(bits),
-        Some(a) => {
-            let mut n = 0;
-            MatchSets::each(bits, |doc| n += usize::from(a.is_alive(doc)));
-            n
-        }
-    }
-}
 
 /// Order of hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -338,16 +327,8 @@ impl Collector for TopAndFacets {
                 // Ranked by relevance, pruned: the matches are counted from
                 // their bitsets, and only trials that may beat the worst
                 // hit kept are scored (see `pruned`).
-                MatchSets::each(&p.sets().all, |doc| {
-                    if alive.is_none_or(|a| a.is_alive(doc)) {
-                        seg.count(doc);
-                    }
-                });
-                if p.tiers() {
-                    seg.full = live(&p.sets().full, alive);
-                    if seg.full >= seg.top {
-                        p.only_full();
-                    }
+                if seg.count_sets(p.sets(), alive, p.tiers()) {
+                    p.only_full();
                 }
                 let mut doc = p.doc();
                 while doc != TERMINATED {
@@ -376,19 +357,7 @@ impl Collector for TopAndFacets {
                 };
                 let counted = sets.is_some();
                 if let Some(sets) = sets {
-                    MatchSets::each(&sets.all, |doc| {
-                        if alive.is_none_or(|a| a.is_alive(doc)) {
-                            seg.count(doc);
-                        }
-                    });
-                    // Only tiers tell trials meeting every unit apart (a
-                    // strict query's sets, made for pruning, count none).
-                    if t.tiers() {
-                        seg.full = live(&sets.full, alive);
-                    }
-                    // Trials meeting every unit rank above all others, so
-                    // with a page of them the others are only counted.
-                    if seg.full >= seg.top {
+                    if seg.count_sets(&sets, alive, true) {
                         t.only_full();
                     }
                 }
@@ -618,6 +587,31 @@ impl Segment {
         }
         self.pending = docs;
         self.pending.clear();
+    }
+
+    /// Count a query's live matches from its match sets, and with `tiers`
+    /// those meeting every unit (only tiers tell them apart: a strict
+    /// query's sets count none). Whether those fill the page: trials
+    /// meeting every unit rank above all others, so then the others are
+    /// only counted.
+    fn count_sets(&mut self, sets: &MatchSets, alive: Option<&AliveBitSet>, tiers: bool) -> bool {
+        MatchSets::each(&sets.all, |doc| {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                self.count(doc);
+            }
+        });
+        if !tiers {
+            return false;
+        }
+        self.full = match alive {
+            None => MatchSets::count(&sets.full),
+            Some(a) => {
+                let mut n = 0;
+                MatchSets::each(&sets.full, |doc| n += usize::from(a.is_alive(doc)));
+                n
+            }
+        };
+        self.full >= self.top
     }
 
     /// The worst hit kept, once there is a page of them.

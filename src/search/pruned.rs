@@ -36,7 +36,9 @@
 
 use super::phrase_token::TokenScorer;
 use super::query::AREA_TIE;
-use super::tiered::{bits_of, reach, ExtraBound, MatchSets, PartBits, WORDING_TIE};
+use super::tiered::{
+    bits_of, met_at, reach, tier_of, ExtraBound, MatchSets, PartBits, MATCHED, STRONG, WORDING_TIE,
+};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use tantivy::query::{Scorer, Weight};
@@ -113,7 +115,6 @@ pub struct Pruned {
     /// Each leaf's wording, in [`Pruned::wordings`].
     wording_of: Vec<usize>,
     wordings: Vec<WordingLeaves>,
-    n_units: usize,
     tiers: bool,
     extras: Vec<Box<dyn Scorer>>,
     /// What bounds each extra's score.
@@ -150,10 +151,6 @@ pub struct Pruned {
     items: Vec<(usize, Score)>,
     hit: Vec<u8>,
 }
-
-/// Bits of [`Pruned::hit`].
-const MATCHED: u8 = 1;
-const STRONG: u8 = 2;
 
 impl Pruned {
     /// The walk, positioned on the first match; `None` when a leaf's score
@@ -259,7 +256,6 @@ impl Pruned {
             bits,
             wording_of,
             wordings,
-            n_units: input.n_units,
             tiers: input.tiers,
             extras,
             extra_bounds,
@@ -347,27 +343,17 @@ impl Pruned {
         )
     }
 
-    /// The extras' bounds, each where the leaves it needs may be present.
-    fn extras_bound(&self, present: impl Fn(usize) -> bool) -> Score {
+    /// The extras' bounds, each where the leaves it needs may be present
+    /// and, given a trial, where its terms are all on it.
+    fn extras_bound(&self, on: Option<DocId>, present: impl Fn(usize) -> bool) -> Score {
         let mut most = 0.0;
         for e in &self.extra_bounds {
-            if e.needs
-                .as_ref()
-                .is_some_and(|n| n.iter().all(|&i| present(i)))
-            {
-                most += e.most;
-            }
-        }
-        most
-    }
-
-    /// The extras' bounds on `doc`, each where its terms and the leaves it
-    /// needs may be.
-    fn extras_on(&self, doc: DocId, present: impl Fn(usize) -> bool) -> Score {
-        let (word, bit) = (doc as usize / 64, 1u64 << (doc % 64));
-        let mut most = 0.0;
-        for e in &self.extra_bounds {
-            if e.bits.get(word).is_some_and(|w| w & bit != 0)
+            let terms = on.is_none_or(|doc| {
+                e.bits
+                    .get(doc as usize / 64)
+                    .is_some_and(|w| w & (1 << (doc % 64)) != 0)
+            });
+            if terms
                 && e.needs
                     .as_ref()
                     .is_some_and(|n| n.iter().all(|&i| present(i)))
@@ -395,7 +381,7 @@ impl Pruned {
             let k = self.cut + 1;
             let topic = self.prefix_topic(k);
             let rank = &self.rank;
-            let most = topic + self.extras_bound(|i| rank[i] < k);
+            let most = topic + self.extras_bound(None, |i| rank[i] < k);
             if most * (1.0 + SLACK) < score {
                 self.cut = k;
             } else {
@@ -569,7 +555,10 @@ impl Pruned {
                         self.items.push((i, self.bound[i]));
                     }
                 }
-                let v = (self.combine(), self.extras_on(doc, |i| self.on(i, doc)));
+                let v = (
+                    self.combine(),
+                    self.extras_bound(Some(doc), |i| self.on(i, doc)),
+                );
                 if let Some(k) = key {
                     self.memo.insert(k, v);
                 }
@@ -611,23 +600,8 @@ impl Pruned {
                 self.hit[w.unit] |= MATCHED | if w.strong { STRONG } else { 0 };
             }
         }
-        let matched = self.hit.iter().filter(|h| **h & MATCHED != 0).count();
-        self.tier = if self.tiers && matched == self.n_units {
-            if self.hit.iter().all(|h| h & STRONG != 0) {
-                2
-            } else {
-                1
-            }
-        } else {
-            0
-        };
-        let mut met = 0u8;
-        for s in &mut self.constraints {
-            if reach(s.as_mut(), doc) == doc {
-                met = met.saturating_add(1);
-            }
-        }
-        self.met = met;
+        self.tier = tier_of(&self.hit, self.tiers);
+        self.met = met_at(&mut self.constraints, doc);
         self.doc = doc;
     }
 }

@@ -510,10 +510,32 @@ struct WordingScorer {
     strong: bool,
 }
 
-/// Bit of [`TieredScorer::hit`]: the unit matched.
-const MATCHED: u8 = 1;
-/// Bit of [`TieredScorer::hit`]: the unit matched in its own wordings.
-const STRONG: u8 = 2;
+/// Bit of a unit's hit flags: the unit matched.
+pub(super) const MATCHED: u8 = 1;
+/// Bit of a unit's hit flags: the unit matched in its own wordings.
+pub(super) const STRONG: u8 = 2;
+
+/// A trial's tier from its units' hit flags (see [`TieredScorer::tier`]).
+pub(super) fn tier_of(hit: &[u8], tiers: bool) -> u8 {
+    if !tiers || !hit.iter().all(|h| h & MATCHED != 0) {
+        0
+    } else if hit.iter().all(|h| h & STRONG != 0) {
+        2
+    } else {
+        1
+    }
+}
+
+/// How many of the phase or status boosts `doc` meets.
+pub(super) fn met_at(constraints: &mut [Box<dyn Scorer>], doc: DocId) -> u8 {
+    let mut met = 0u8;
+    for s in constraints {
+        if reach(s.as_mut(), doc) == doc {
+            met = met.saturating_add(1);
+        }
+    }
+    met
+}
 
 /// The scorer: walks the wordings of every unit together, so it knows which
 /// units each trial matches. Scores are computed only when asked for.
@@ -741,11 +763,6 @@ impl TieredScorer {
         self.met
     }
 
-    /// Whether trials meeting every unit form tiers.
-    pub fn tiers(&self) -> bool {
-        self.tiers
-    }
-
     /// A relaxed query's matches in this segment, found without scoring
     /// (see [`MatchSets`]); `None` for other queries, or once asked. The
     /// scorer itself is not moved.
@@ -834,22 +851,8 @@ impl TieredScorer {
                     .any(|s| reach(s.as_mut(), target) == target)
             {
                 self.doc = target;
-                self.tier = if self.tiers && matched == self.hit.len() {
-                    if self.hit.iter().all(|h| h & STRONG != 0) {
-                        2
-                    } else {
-                        1
-                    }
-                } else {
-                    0
-                };
-                let mut met = 0u8;
-                for s in &mut self.constraints {
-                    if reach(s.as_mut(), target) == target {
-                        met = met.saturating_add(1);
-                    }
-                }
-                self.met = met;
+                self.tier = tier_of(&self.hit, self.tiers);
+                self.met = met_at(&mut self.constraints, target);
                 return target;
             }
             for &i in &self.at {

@@ -152,6 +152,28 @@ fn msc_in_segments() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, index)
 }
 
+/// Queries whose answers must not change with a search knob: vocabulary
+/// phrases, abbreviations, relaxed matching, NOT, quoted and field phrases.
+const KNOB_QUERIES: [&str; 7] = [
+    "mesenchymal stem cells",
+    "umbilical cord MSC ARDS",
+    "knee osteoarthritis",
+    "bone marrow mesenchymal stem cells heart failure",
+    "GvHD",
+    "spinal cord injury NOT mesenchymal",
+    "\"stem cell\" title:\"spinal cord injury\"",
+];
+
+/// Options each of [`KNOB_QUERIES`] is asked with: explanations, facets,
+/// filters and ages, a deep page and a shallow one past the first hits.
+const KNOB_OPTIONS: [&[&str]; 5] = [
+    &[],
+    &["--explain"],
+    &["-n", "300", "--facet", "condition"],
+    &["--status", "recruiting", "--age", "45"],
+    &["-n", "3", "--offset", "4"],
+];
+
 /// The `--json` answer to `q` with `opts` on `index`, which must have hits
 /// and be byte for byte the answer with the search knob `off` set to 1.
 fn same_answer_without(index: &Path, off: &str, q: &str, opts: &[&str]) -> serde_json::Value {
@@ -242,21 +264,8 @@ fn phrase_tokens_answer_as_word_positions_do() {
             phrases.iter().any(|p| p == "mesenchym stem cell"),
             "{phrases:?}"
         );
-        for q in [
-            "mesenchymal stem cells",
-            "umbilical cord MSC ARDS",
-            "knee osteoarthritis",
-            "bone marrow mesenchymal stem cells heart failure",
-            "GvHD",
-            "spinal cord injury NOT mesenchymal",
-            "\"stem cell\" title:\"spinal cord injury\"",
-        ] {
-            for opts in [
-                &[][..],
-                &["--explain"],
-                &["-n", "300", "--facet", "condition"],
-                &["--status", "recruiting", "--age", "45"],
-            ] {
+        for q in KNOB_QUERIES {
+            for opts in KNOB_OPTIONS {
                 same_answer_without(&index, "TRIALSEARCH_NO_PHRASE_TOKENS", q, opts);
             }
         }
@@ -273,22 +282,8 @@ fn phrase_tokens_answer_as_word_positions_do() {
 fn pruned_queries_answer_as_the_full_walk_does() {
     let (_dir, split) = msc_in_segments();
     for index in [msc().path(), split] {
-        for q in [
-            "mesenchymal stem cells",
-            "umbilical cord MSC ARDS",
-            "knee osteoarthritis",
-            "bone marrow mesenchymal stem cells heart failure",
-            "GvHD",
-            "spinal cord injury NOT mesenchymal",
-            "\"stem cell\" title:\"spinal cord injury\"",
-        ] {
-            for opts in [
-                &[][..],
-                &["--explain"],
-                &["-n", "300", "--facet", "condition"],
-                &["--status", "recruiting", "--age", "45"],
-                &["-n", "3", "--offset", "4"],
-            ] {
+        for q in KNOB_QUERIES {
+            for opts in KNOB_OPTIONS {
                 same_answer_without(&index, "TRIALSEARCH_NO_PRUNING", q, opts);
             }
         }
