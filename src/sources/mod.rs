@@ -278,7 +278,19 @@ pub fn read_file(
     limits: &Limits,
     emit: &mut dyn FnMut(Item),
 ) -> Result<FileReport, SkipReason> {
-    let mut file = File::open(path).map_err(|e| SkipReason::Io(io_reason(&e)))?;
+    let file = File::open(path).map_err(|e| SkipReason::Io(io_reason(&e)))?;
+    read_source(file, display, limits, emit)
+}
+
+/// [`read_file`] for a file's content already opened or read into memory
+/// (`Cursor` over its bytes): what the indexer uses to read a small file
+/// once for both its hash and its records.
+pub fn read_source<R: Read + Seek>(
+    mut file: R,
+    display: &str,
+    limits: &Limits,
+    emit: &mut dyn FnMut(Item),
+) -> Result<FileReport, SkipReason> {
     let mut head = Vec::with_capacity(SNIFF_LEN);
     (&mut file)
         .take(SNIFF_LEN as u64)
