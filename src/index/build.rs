@@ -31,7 +31,8 @@
 //! far: the writer is dropped uncommitted and the index written again from
 //! the spill file as below, so the result never depends on the bet (tested
 //! both ways). Memory stays bounded as in the phased build: the writer's
-//! budget and queue, one batch of parsed files, the keys, and the watch's
+//! budget and queue (at most [`MOST_QUEUED`] documents), one batch of
+//! parsed files, the keys, and the watch's
 //! key hashes (~16 bytes a key, ~32 MB for 500,000 studies); it does not
 //! grow with the corpus otherwise, so 500,000 studies (8 GB) stream like
 //! 10,000. On M (10,000 API studies) the streaming build is ~5% faster than
@@ -90,7 +91,7 @@ use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, UNIX_EPOCH};
 
 /// Files parsed per batch. Bounds the parsed records held in memory at once
@@ -731,8 +732,9 @@ fn decompress_frame(frame: &[u8]) -> std::io::Result<Vec<u8>> {
 /// (see the module docs). Shared by the rayon workers that read.
 struct Stream {
     index: tantivy::Index,
-    writer: tantivy::IndexWriter,
+    writer: tantivy::IndexWriter<Queued>,
     fields: Fields,
+    backlog: Arc<Backlog>,
     watch: Mutex<LinkWatch>,
     /// The bet holds: no record so far may link to another or shares its
     /// id, and every record offered was written.
@@ -748,6 +750,7 @@ impl Stream {
             index,
             writer,
             fields,
+            backlog: Arc::default(),
             watch: Mutex::new(LinkWatch::default()),
             on: AtomicBool::new(true),
             added: AtomicUsize::new(0),
@@ -800,6 +803,11 @@ impl Stream {
         if self.abort == Some(self.added.fetch_add(1, Ordering::SeqCst)) {
             std::process::abort();
         }
+        self.backlog.enter();
+        let d = Queued {
+            doc: d,
+            backlog: Arc::clone(&self.backlog),
+        };
         if self.writer.add_document(d).is_err() {
             self.on.store(false, Ordering::Relaxed);
             return;
@@ -829,6 +837,80 @@ impl Stream {
         release_free_memory();
         phase("add documents");
         finish_writer(&index, writer, opts, phase)
+    }
+}
+
+/// Most documents a streaming build lets wait for the writer's threads.
+/// tantivy queues up to 10,000 documents ahead of them, and the readers,
+/// which parse faster than the writer indexes, kept its queue filling for
+/// the whole build: on the full L the waiting documents (~25 KB each) were
+/// ~250 MB of the reads' peak memory, and how full the queue happened to
+/// be moved that peak by ~60 MB between runs. A thousand documents are
+/// about half a second of the writer's work, enough to keep its threads
+/// fed while one of them writes a finished segment.
+const MOST_QUEUED: usize = 1_000;
+
+/// How many documents wait in the writer's queue ([`MOST_QUEUED`]): a
+/// reader enters before it adds a document, which leaves as an indexing
+/// thread takes it up ([`Queued`]).
+#[derive(Default)]
+struct Backlog {
+    queued: Mutex<usize>,
+    room: std::sync::Condvar,
+}
+
+impl Backlog {
+    /// Wait for room in the queue, then take a place. Waits are bounded:
+    /// if the writer's threads ever stopped taking documents, a reader
+    /// goes on after a second and the writer reports its error to
+    /// `add_document`, instead of every reader waiting for ever.
+    fn enter(&self) {
+        let mut n = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= MOST_QUEUED {
+            let (g, waited) = self
+                .room
+                .wait_timeout(n, std::time::Duration::from_secs(1))
+                .unwrap_or_else(|e| e.into_inner());
+            n = g;
+            if waited.timed_out() {
+                break;
+            }
+        }
+        *n += 1;
+    }
+
+    fn leave(&self) {
+        let mut n = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        self.room.notify_one();
+    }
+}
+
+/// A document in the writer's queue: it leaves the [`Backlog`] when an
+/// indexing thread takes it up (tantivy turns every document into a
+/// `TantivyDocument` first) or, unindexed, is dropped.
+struct Queued {
+    doc: tantivy::TantivyDocument,
+    backlog: Arc<Backlog>,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.backlog.leave();
+    }
+}
+
+impl tantivy::schema::document::Document for Queued {
+    type Value<'a> = <tantivy::TantivyDocument as tantivy::schema::document::Document>::Value<'a>;
+    type FieldsValuesIter<'a> =
+        <tantivy::TantivyDocument as tantivy::schema::document::Document>::FieldsValuesIter<'a>;
+
+    fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
+        self.doc.iter_fields_and_values()
+    }
+
+    fn into_tantivy_document(mut self) -> tantivy::TantivyDocument {
+        std::mem::take(&mut self.doc)
     }
 }
 
@@ -1745,10 +1827,10 @@ fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// A new, empty index in `gen_dir` and its writer, set up as every full
 /// build writes.
-fn new_writer(
+fn new_writer<D: tantivy::schema::document::Document>(
     gen_dir: &Path,
     opts: &BuildOptions,
-) -> Result<(tantivy::Index, tantivy::IndexWriter, Fields)> {
+) -> Result<(tantivy::Index, tantivy::IndexWriter<D>, Fields)> {
     let (schema, fields) = build_schema();
     let index = tantivy::Index::builder()
         .schema(schema)
@@ -1768,7 +1850,7 @@ fn new_writer(
             .unwrap_or(1)
             .clamp(1, 4)
     };
-    let writer: tantivy::IndexWriter =
+    let writer: tantivy::IndexWriter<D> =
         index.writer_with_num_threads(threads, budget.max((threads * 20) << 20))?;
     writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
     Ok((index, writer, fields))
@@ -1841,9 +1923,9 @@ fn release_free_memory() {
 fn release_free_memory() {}
 
 /// Commit what the writer was given and merge the segments (see below).
-fn finish_writer(
+fn finish_writer<D: tantivy::schema::document::Document>(
     index: &tantivy::Index,
-    mut writer: tantivy::IndexWriter,
+    mut writer: tantivy::IndexWriter<D>,
     opts: &BuildOptions,
     phase: &dyn Fn(&str),
 ) -> Result<()> {
@@ -2011,6 +2093,46 @@ mod tests {
 
     fn test_data() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    }
+
+    /// A full backlog holds a reader until an indexing thread takes a
+    /// document up, and a document that leaves makes room at once.
+    #[test]
+    fn a_full_backlog_waits_for_the_writer() {
+        let backlog = Arc::new(Backlog::default());
+        let docs: Vec<Queued> = (0..MOST_QUEUED)
+            .map(|_| {
+                backlog.enter();
+                Queued {
+                    doc: tantivy::TantivyDocument::default(),
+                    backlog: Arc::clone(&backlog),
+                }
+            })
+            .collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = {
+            let backlog = Arc::clone(&backlog);
+            std::thread::spawn(move || {
+                backlog.enter();
+                let _ = tx.send(());
+            })
+        };
+        // Well under the one-second bound: the reader is still waiting.
+        assert!(rx
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err());
+        // An indexing thread takes one document up.
+        let mut docs = docs;
+        let taken = docs
+            .pop()
+            .map(tantivy::schema::document::Document::into_tantivy_document);
+        assert!(taken.is_some());
+        assert!(rx
+            .recv_timeout(std::time::Duration::from_millis(900))
+            .is_ok());
+        reader.join().unwrap();
+        drop(docs);
+        assert_eq!(*backlog.queued.lock().unwrap(), 1);
     }
 
     /// Every record the files of `tests/data` hold, as a build reads them.
