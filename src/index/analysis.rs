@@ -170,7 +170,7 @@ struct Emitter<'t> {
     out: &'t mut Vec<Token>,
     /// Tokens written so far; `out` is cut to this at the end.
     len: usize,
-    stem: bool,
+    stem: Stemming<'t>,
     position: usize,
     /// The folded word or compound being emitted.
     folded: String,
@@ -184,12 +184,13 @@ impl Emitter<'_> {
         let token = token_slot(self.out, self.len);
         self.len += 1;
         let alpha = text.bytes().all(|b| b.is_ascii_lowercase());
-        if self.stem && alpha && text.len() >= 3 && is_abbreviation_plural(text) {
+        let stem = !matches!(self.stem, Stemming::Off);
+        if stem && alpha && text.len() >= 3 && is_abbreviation_plural(text) {
             // Snowball keeps "mscs" and "evs" (no vowel before the s); the
             // field writes MSC and MSCs interchangeably.
             token.text.clear();
             token.text.push_str(&text[..text.len() - 1]);
-        } else if self.stem && alpha && text.len() > 3 {
+        } else if stem && alpha && text.len() > 3 && self.stem.wants(text) {
             stem_into(text, &mut token.text);
         } else {
             token.text.clear();
@@ -374,6 +375,47 @@ pub fn analyze_into(text: &str, stem: bool, out: &mut Vec<Token>) {
 /// scratch string per value, were the bulk of its malloc and free (with a
 /// `Vec` per compound, ~12% of an M build's CPU, now ~7%).
 pub fn analyze_reusing(text: &str, stem: bool, out: &mut Vec<Token>, folded: &mut String) -> usize {
+    let stem = if stem { Stemming::On } else { Stemming::Off };
+    analyze_stemming(text, stem, out, folded)
+}
+
+/// Which alphabetic words the Snowball stemmer sees.
+#[derive(Debug, Clone, Copy)]
+pub enum Stemming<'a> {
+    /// None: the unstemmed analysis.
+    Off,
+    /// Every word: the stemmed analysis.
+    On,
+    /// Only words starting with one of these prefixes; the others are
+    /// emitted as they are. For text that is only searched for a known set
+    /// of stems, such as the query's terms in a snippet: a stem differs
+    /// from its word in at most its last two letters (see
+    /// `search::needles`), so a word can only stem to term `t` if it starts
+    /// with `t` less its last two letters, and with those heads as the
+    /// prefixes the words that match the terms are exactly those of the
+    /// stemmed analysis, at the same offsets. Snowball costs ~1 µs a
+    /// distinct word, and a one-shot query's snippets met thousands of
+    /// distinct words in long summaries, nearly none of them the query's.
+    Only(&'a [String]),
+}
+
+impl Stemming<'_> {
+    fn wants(&self, word: &str) -> bool {
+        match self {
+            Stemming::Off => false,
+            Stemming::On => true,
+            Stemming::Only(heads) => heads.iter().any(|h| word.starts_with(h.as_str())),
+        }
+    }
+}
+
+/// [`analyze_reusing`] with a choice of [`Stemming`].
+pub fn analyze_stemming<'a>(
+    text: &str,
+    stem: Stemming<'a>,
+    out: &'a mut Vec<Token>,
+    folded: &mut String,
+) -> usize {
     let mut em = Emitter {
         out,
         len: 0,

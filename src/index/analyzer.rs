@@ -3,8 +3,11 @@
 //! [`BIO_STEM`], so indexed terms and query terms cannot drift). The
 //! analysis itself is in [`super::analysis`].
 
-pub use super::analysis::{analyze_into, analyze_positions, analyze_reusing, fold};
+pub use super::analysis::{
+    analyze_into, analyze_positions, analyze_reusing, analyze_stemming, fold, Stemming,
+};
 use super::phrases::PhraseSet;
+use std::sync::Arc;
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 
 /// Name of the analyzer without stemming (ids, names, titles of things).
@@ -26,6 +29,8 @@ pub struct BioTokenizer {
     folded: String,
     /// Phrases to mark with phrase tokens ([`super::phrases`]).
     phrases: Option<&'static PhraseSet>,
+    /// Stem only words starting with one of these ([`Stemming::Only`]).
+    only: Option<Arc<[String]>>,
 }
 
 impl BioTokenizer {
@@ -67,7 +72,12 @@ impl Tokenizer for BioTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> BioTokenStream<'a> {
         // Overwrites the tokens of the previous text, reusing their buffers.
-        let mut len = analyze_reusing(text, self.stem, &mut self.tokens, &mut self.folded);
+        let stem = match (self.stem, &self.only) {
+            (false, _) => Stemming::Off,
+            (true, None) => Stemming::On,
+            (true, Some(heads)) => Stemming::Only(heads),
+        };
+        let mut len = analyze_stemming(text, stem, &mut self.tokens, &mut self.folded);
         if let Some(p) = self.phrases {
             len = p.mark(&mut self.tokens, len);
         }
@@ -125,10 +135,16 @@ pub fn register_for_reading(index: &tantivy::Index) {
 
 /// The analyzer to find a field's query words in a stored text with: the
 /// field's own, less phrase tokens (they are not words, and they would come
-/// out of offset order).
+/// out of offset order), stemming only the words that start with one of
+/// `stem_heads` ([`Stemming::Only`]: the query terms' [`Needles`] heads).
+/// The tokens that can match a query term, and every token's offsets, are
+/// those of the field's own analyzer.
+///
+/// [`Needles`]: crate::search::needles::Needles
 pub fn for_snippets(
     index: &tantivy::Index,
     field: tantivy::schema::Field,
+    stem_heads: &[String],
 ) -> tantivy::Result<TextAnalyzer> {
     let schema = index.schema();
     let name = match schema.get_field_entry(field).field_type() {
@@ -138,7 +154,10 @@ pub fn for_snippets(
         _ => None,
     };
     Ok(match name.as_deref() {
-        Some(BIO_STEM) => TextAnalyzer::from(BioTokenizer::stemming()),
+        Some(BIO_STEM) => TextAnalyzer::from(BioTokenizer {
+            only: Some(stem_heads.into()),
+            ..BioTokenizer::stemming()
+        }),
         Some(BIO) => TextAnalyzer::from(BioTokenizer::plain()),
         _ => index.tokenizer_for_field(field)?,
     })

@@ -843,8 +843,9 @@ impl Searcher {
             if terms_text.is_empty() {
                 continue;
             }
-            let tokenizer = crate::index::analyzer::for_snippets(&self.index, field)?;
             let needles = Needles::new(terms_text.keys().map(String::as_str));
+            let tokenizer =
+                crate::index::analyzer::for_snippets(&self.index, field, needles.stem_heads())?;
             out.push(SnippetSource {
                 name,
                 needles,

@@ -58,6 +58,13 @@ impl Needles {
         n
     }
 
+    /// The heads a word must start with to stem to one of the terms: the
+    /// words a snippet's analyzer needs to stem (see
+    /// `index::analysis::Stemming::Only`).
+    pub fn stem_heads(&self) -> &[String] {
+        &self.prefixes
+    }
+
     /// Whether `text` may contain one of the terms (false: it cannot).
     pub fn may_match(&self, text: &str) -> bool {
         let owned;
@@ -106,6 +113,57 @@ mod tests {
 
     /// Every token the analyzer makes of a text passes the test for that
     /// text, over the real summaries and titles in tests/data.
+    /// A snippet's analyzer stems only the words starting with the terms'
+    /// heads ([`Needles::stem_heads`]): over real texts, against query terms
+    /// taken from other real texts, its tokens match exactly the terms the
+    /// fully stemmed tokens match, at the same offsets and positions.
+    #[test]
+    fn stemming_only_the_heads_matches_what_full_stemming_matches() {
+        use crate::index::analyzer::{analyze_into, analyze_stemming, Stemming};
+        let csv = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/msc-classic-export-1445.csv"
+        ))
+        .expect("test data");
+        let texts: Vec<&str> = csv.lines().take(400).collect();
+        let (mut matched, mut unstemmed) = (0, 0);
+        for (k, text) in texts.iter().enumerate() {
+            // A query's worth of terms: the stemmed words of another text.
+            let mut terms = Vec::new();
+            analyze_into(texts[(k * 7 + 3) % texts.len()], true, &mut terms);
+            let terms: Vec<String> = terms.into_iter().map(|t| t.text).take(12).collect();
+            let needles = Needles::new(terms.iter().map(String::as_str));
+            let mut full = Vec::new();
+            analyze_into(text, true, &mut full);
+            let mut only = Vec::new();
+            let n = analyze_stemming(
+                text,
+                Stemming::Only(needles.stem_heads()),
+                &mut only,
+                &mut String::new(),
+            );
+            only.truncate(n);
+            assert_eq!(full.len(), only.len(), "{text:?}");
+            for (a, b) in full.iter().zip(&only) {
+                assert_eq!(
+                    (a.offset_from, a.offset_to, a.position),
+                    (b.offset_from, b.offset_to, b.position)
+                );
+                let hit = terms.contains(&a.text);
+                assert_eq!(hit, terms.contains(&b.text), "{a:?} {b:?} {terms:?}");
+                if hit {
+                    assert_eq!(a.text, b.text);
+                    matched += 1;
+                }
+                unstemmed += usize::from(a.text != b.text);
+            }
+        }
+        // The test means something: terms were found, and most words were
+        // left unstemmed.
+        assert!(matched > 1_000, "{matched}");
+        assert!(unstemmed > 10_000, "{unstemmed}");
+    }
+
     #[test]
     fn never_rejects_a_text_holding_a_term() {
         let csv = std::fs::read_to_string(concat!(
