@@ -53,10 +53,15 @@ pub fn looks_binary(head: &[u8]) -> bool {
     if enc == UTF_16LE || enc == UTF_16BE {
         return false;
     }
-    let controls = head
-        .iter()
-        .filter(|&&b| b == 0 || (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c)))
-        .count();
+    // Counted 64 bytes at a time into a byte, a loop the compiler turns into
+    // vector instructions: counting byte by byte into a `usize` was ~12
+    // instructions a byte, ~100,000 a file for the 8 KiB every file's
+    // format is sniffed from (2.5% of an index build's instructions).
+    let control = |b: u8| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c);
+    let controls: usize = head
+        .chunks(64)
+        .map(|c| c.iter().map(|&b| u8::from(control(b))).sum::<u8>() as usize)
+        .sum();
     head.contains(&0) || controls * 20 > head.len()
 }
 
@@ -400,6 +405,50 @@ mod tests {
         assert_eq!(decode_all(&utf16, true), "Recruiting");
         assert!(!looks_binary(&utf16));
         assert!(looks_binary(b"\x00\x01\x02\x03binary"));
+    }
+
+    /// The chunked count of control bytes decides as counting byte by
+    /// byte does, on either side of the one-in-twenty threshold and at
+    /// lengths that are not multiples of a chunk.
+    #[test]
+    fn control_bytes_are_counted_as_one_by_one() {
+        let reference = |head: &[u8]| {
+            let enc = guess_encoding(head, false);
+            if head.is_empty() || enc == UTF_16LE || enc == UTF_16BE {
+                return false;
+            }
+            let controls = head
+                .iter()
+                .filter(|&&b| b == 0 || (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c)))
+                .count();
+            head.contains(&0) || controls * 20 > head.len()
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let (mut binary, mut text) = (0, 0);
+        for len in [1usize, 19, 20, 21, 63, 64, 65, 127, 200, 1000, 8191, 8192] {
+            for per_mille in [0u64, 30, 45, 50, 55, 70, 200] {
+                let head: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        if seed % 1000 < per_mille {
+                            [1u8, 7, 0x1b, 0x1f][(seed >> 20) as usize % 4]
+                        } else {
+                            b" ab{}\n\t\r\x0cz"[(seed >> 20) as usize % 10]
+                        }
+                    })
+                    .collect();
+                let expected = reference(&head);
+                assert_eq!(looks_binary(&head), expected, "{len} {per_mille}");
+                if expected {
+                    binary += 1;
+                } else {
+                    text += 1;
+                }
+            }
+        }
+        assert!(binary > 10 && text > 10, "{binary} {text}");
     }
 
     #[test]
