@@ -850,6 +850,11 @@ impl Stream {
 /// fed while one of them writes a finished segment.
 const MOST_QUEUED: usize = 1_000;
 
+/// A reader waiting for room goes on once the queue is down to this many.
+/// Woken for every document taken up, readers slept and woke once a
+/// document (twice the context switches of a build without the bound).
+const ROOM_AT: usize = MOST_QUEUED / 2;
+
 /// How many documents wait in the writer's queue ([`MOST_QUEUED`]): a
 /// reader enters before it adds a document, which leaves as an indexing
 /// thread takes it up ([`Queued`]).
@@ -862,14 +867,14 @@ struct Backlog {
 impl Backlog {
     /// Wait for room in the queue, then take a place. Waits are bounded:
     /// if the writer's threads ever stopped taking documents, a reader
-    /// goes on after a second and the writer reports its error to
+    /// goes on after two seconds and the writer reports its error to
     /// `add_document`, instead of every reader waiting for ever.
     fn enter(&self) {
         let mut n = self.queued.lock().unwrap_or_else(|e| e.into_inner());
         while *n >= MOST_QUEUED {
             let (g, waited) = self
                 .room
-                .wait_timeout(n, std::time::Duration::from_secs(1))
+                .wait_timeout(n, std::time::Duration::from_secs(2))
                 .unwrap_or_else(|e| e.into_inner());
             n = g;
             if waited.timed_out() {
@@ -882,7 +887,9 @@ impl Backlog {
     fn leave(&self) {
         let mut n = self.queued.lock().unwrap_or_else(|e| e.into_inner());
         *n = n.saturating_sub(1);
-        self.room.notify_one();
+        if *n == ROOM_AT {
+            self.room.notify_all();
+        }
     }
 }
 
@@ -2095,8 +2102,9 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
     }
 
-    /// A full backlog holds a reader until an indexing thread takes a
-    /// document up, and a document that leaves makes room at once.
+    /// A full backlog holds a reader until the indexing threads have taken
+    /// up half of the queue, and then lets it go at once (well before its
+    /// two-second bound).
     #[test]
     fn a_full_backlog_waits_for_the_writer() {
         let backlog = Arc::new(Backlog::default());
@@ -2117,19 +2125,23 @@ mod tests {
                 let _ = tx.send(());
             })
         };
-        // Well under the one-second bound: the reader is still waiting.
-        assert!(rx
-            .recv_timeout(std::time::Duration::from_millis(300))
-            .is_err());
-        // An indexing thread takes one document up.
+        let wait = |ms| rx.recv_timeout(std::time::Duration::from_millis(ms));
+        assert!(wait(400).is_err(), "a reader went on with the queue full");
+        // The indexing threads take documents up, all but one of those
+        // that make room.
         let mut docs = docs;
-        let taken = docs
-            .pop()
-            .map(tantivy::schema::document::Document::into_tantivy_document);
-        assert!(taken.is_some());
-        assert!(rx
-            .recv_timeout(std::time::Duration::from_millis(900))
-            .is_ok());
+        while docs.len() > ROOM_AT + 1 {
+            let taken = docs
+                .pop()
+                .map(tantivy::schema::document::Document::into_tantivy_document);
+            assert!(taken.is_some());
+        }
+        assert!(wait(300).is_err(), "a reader went on before there was room");
+        docs.pop();
+        assert!(
+            wait(800).is_ok(),
+            "a reader was not woken when there was room"
+        );
         reader.join().unwrap();
         drop(docs);
         assert_eq!(*backlog.queued.lock().unwrap(), 1);
