@@ -843,9 +843,10 @@ impl Stream {
 /// Most documents a streaming build lets wait for the writer's threads.
 /// tantivy queues up to 10,000 documents ahead of them, and the readers,
 /// which parse faster than the writer indexes, kept its queue filling for
-/// the whole build: on the full L the waiting documents (~25 KB each) were
-/// ~250 MB of the reads' peak memory, and how full the queue happened to
-/// be moved that peak by ~60 MB between runs. A thousand documents are
+/// the whole build: waiting documents (~25 KB each) were part of the
+/// reads' peak memory, and how full the queue happened to be moved the full
+/// L's peak by ~60 MB between runs (with the bound: 949 MB against 1,042 MB,
+/// BENCHMARKS.md). A thousand documents are
 /// about half a second of the writer's work, enough to keep its threads
 /// fed while one of them writes a finished segment.
 const MOST_QUEUED: usize = 1_000;
@@ -856,8 +857,9 @@ const MOST_QUEUED: usize = 1_000;
 const ROOM_AT: usize = MOST_QUEUED / 2;
 
 /// How many documents wait in the writer's queue ([`MOST_QUEUED`]): a
-/// reader enters before it adds a document, which leaves as an indexing
-/// thread takes it up ([`Queued`]).
+/// reader enters before it adds a document, which leaves once indexed
+/// ([`Queued`]). A document being indexed still counts, so the count runs
+/// one a writer thread above the documents actually waiting.
 #[derive(Default)]
 struct Backlog {
     queued: Mutex<usize>,
@@ -893,9 +895,9 @@ impl Backlog {
     }
 }
 
-/// A document in the writer's queue: it leaves the [`Backlog`] when an
-/// indexing thread takes it up (tantivy turns every document into a
-/// `TantivyDocument` first) or, unindexed, is dropped.
+/// A document in the writer's queue: it leaves the [`Backlog`] when tantivy
+/// drops it, once an indexing thread has indexed it (or, unindexed, with
+/// the writer).
 struct Queued {
     doc: tantivy::TantivyDocument,
     backlog: Arc<Backlog>,
@@ -2127,8 +2129,8 @@ mod tests {
         };
         let wait = |ms| rx.recv_timeout(std::time::Duration::from_millis(ms));
         assert!(wait(400).is_err(), "a reader went on with the queue full");
-        // The indexing threads take documents up, all but one of those
-        // that make room.
+        // The indexing threads are done with documents (and drop them),
+        // all but one of those that make room.
         let mut docs = docs;
         while docs.len() > ROOM_AT + 1 {
             let taken = docs
