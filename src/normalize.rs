@@ -22,31 +22,48 @@ pub fn clean(s: &str) -> Option<String> {
         }
         out.push_str(word);
     }
-    match out.to_ascii_lowercase().as_str() {
-        "" | "none" | "n/a" | "na" | "null" | "not provided" | "not reported" | "-"
-        | "loading..." => None,
-        _ => Some(out),
-    }
+    (!is_placeholder(&out)).then_some(out)
 }
 
-/// Like [`clean`] but keeps line breaks (paragraphs of a description).
+/// Whether a text whose whitespace runs are at most two characters (what
+/// [`clean`] and [`clean_block`] make) says "nothing". Every placeholder
+/// is at most 12 characters with at most one space, so longer texts are
+/// not looked at: lower-casing a copy of every field value only to compare
+/// it with these was ~1% of a build's instructions.
+fn is_placeholder(s: &str) -> bool {
+    if s.len() > 16 {
+        return false;
+    }
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let low = words.join(" ").to_ascii_lowercase();
+    matches!(
+        low.as_str(),
+        "" | "none" | "n/a" | "na" | "null" | "not provided" | "not reported" | "-" | "loading..."
+    )
+}
+
+/// Like [`clean`] but keeps line breaks (paragraphs of a description): runs
+/// of blank lines become one blank line.
 pub fn clean_block(s: &str) -> Option<String> {
-    let mut lines: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(s.len());
     let mut blank = false;
     for line in s.lines() {
-        let t = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if t.is_empty() {
-            blank = !lines.is_empty();
+        let mut words = line.split_whitespace();
+        let Some(first) = words.next() else {
+            blank = !out.is_empty();
             continue;
+        };
+        if !out.is_empty() {
+            out.push_str(if blank { "\n\n" } else { "\n" });
         }
-        if blank {
-            lines.push(String::new());
-            blank = false;
+        blank = false;
+        out.push_str(first);
+        for w in words {
+            out.push(' ');
+            out.push_str(w);
         }
-        lines.push(t);
     }
-    let joined = lines.join("\n");
-    clean(&joined).map(|_| joined)
+    (!is_placeholder(&out)).then_some(out)
 }
 
 static NCT_RE: LazyLock<Regex> =
@@ -54,33 +71,39 @@ static NCT_RE: LazyLock<Regex> =
 
 /// Registry id patterns, most specific first. Covers the WHO primary registries
 /// that MSC trials use, plus EU CTIS/EudraCT numbers.
-static REGISTRY_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i)\b(",
-        r"NCT\d{8}",
-        r"|ChiCTR(?:-[A-Z]{2,4}-)?\d{6,12}",
-        r"|ISRCTN\d{8}",
-        r"|ACTRN\d{14}",
-        r"|EUCTR\d{4}-\d{6}-\d{2}(?:-[A-Z]{2})?",
-        r"|\d{4}-5\d{5}-\d{2}-\d{2}", // CTIS: 2023-501234-12-00
-        r"|\d{4}-\d{6}-\d{2}",        // EudraCT: 2019-001234-56
-        r"|DRKS\d{8}",
-        r"|jRCT[a-z]?\d{9,10}",
-        r"|JPRN-[A-Za-z]+\d+",
-        r"|UMIN\d{9}",
-        r"|CTRI/\d{4}/\d{2,3}/\d{6}",
-        r"|IRCT\d{8,}N\d+",
-        r"|KCT\d{7}",
-        r"|PACTR\d{15}",
-        r"|RBR-[0-9a-z]{6,8}",
-        r"|TCTR\d{11}",
-        r"|SLCTR/\d{4}/\d{3}",
-        r"|NL-OMON\d+|NTR\d{3,5}",
-        r"|ANZCTR\d+",
-        r")\b"
-    ))
-    .expect("static regex")
-});
+const REGISTRY_IDS: &str = concat!(
+    r"NCT\d{8}",
+    r"|ChiCTR(?:-[A-Z]{2,4}-)?\d{6,12}",
+    r"|ISRCTN\d{8}",
+    r"|ACTRN\d{14}",
+    r"|EUCTR\d{4}-\d{6}-\d{2}(?:-[A-Z]{2})?",
+    r"|\d{4}-5\d{5}-\d{2}-\d{2}", // CTIS: 2023-501234-12-00
+    r"|\d{4}-\d{6}-\d{2}",        // EudraCT: 2019-001234-56
+    r"|DRKS\d{8}",
+    r"|jRCT[a-z]?\d{9,10}",
+    r"|JPRN-[A-Za-z]+\d+",
+    r"|UMIN\d{9}",
+    r"|CTRI/\d{4}/\d{2,3}/\d{6}",
+    r"|IRCT\d{8,}N\d+",
+    r"|KCT\d{7}",
+    r"|PACTR\d{15}",
+    r"|RBR-[0-9a-z]{6,8}",
+    r"|TCTR\d{11}",
+    r"|SLCTR/\d{4}/\d{3}",
+    r"|NL-OMON\d+|NTR\d{3,5}",
+    r"|ANZCTR\d+",
+);
+
+/// [`REGISTRY_IDS`] anywhere in a text, as whole words.
+static REGISTRY_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?i)\b({REGISTRY_IDS})\b")).expect("static regex"));
+
+/// [`REGISTRY_IDS`] as a whole text. Every id starts and ends with a letter
+/// or digit, so the word boundaries of [`REGISTRY_RE`] always hold at a
+/// text's ends and are left out here: a Unicode `\b` keeps the regex off
+/// its DFA, which made each call ~30,000 instructions, ~1% of a build.
+static WHOLE_REGISTRY_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?i)^(?:{REGISTRY_IDS})$")).expect("static regex"));
 
 /// The NCT id in `s`, upper-cased and without separators, if there is one.
 pub fn find_nct(s: &str) -> Option<String> {
@@ -108,10 +131,7 @@ pub fn find_registry_ids(text: &str) -> Vec<String> {
 /// Whether `s` is, as a whole, a registry id of a public trial registry
 /// (as opposed to a sponsor's internal study number).
 pub fn is_registry_id(s: &str) -> bool {
-    let s = s.trim();
-    REGISTRY_RE
-        .find(s)
-        .is_some_and(|m| m.start() == 0 && m.end() == s.len())
+    WHOLE_REGISTRY_ID.is_match(s.trim())
 }
 
 fn squash(s: &str) -> String {
@@ -634,6 +654,164 @@ pub fn sanitize(t: &mut Trial) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every string value of the real JSON records in tests/data (the
+    /// benchmark pool's titles, summaries, descriptions and criteria, and
+    /// five whole API studies), the seed page dumps whole, and each line
+    /// of those, with the whitespace of real files.
+    fn real_strings() -> Vec<String> {
+        fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let mut out = Vec::new();
+        for dir in ["bench", "ctgov/json", "seeds"] {
+            let mut paths: Vec<_> = std::fs::read_dir(data.join(dir))
+                .expect("test data")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            paths.sort();
+            for path in paths {
+                let text = std::fs::read_to_string(&path).expect("test data");
+                if path.extension().is_some_and(|e| e == "json") {
+                    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                    strings(&v, &mut out);
+                } else {
+                    out.push(text);
+                }
+            }
+        }
+        let lines: Vec<String> = out
+            .iter()
+            .flat_map(|s| s.lines().map(str::to_string))
+            .collect();
+        out.extend(lines);
+        assert!(out.len() > 10_000, "{} strings", out.len());
+        out
+    }
+
+    /// The definitions [`clean`] and [`clean_block`] replaced: each line's
+    /// words joined, the lines joined, and the whole lower-cased to compare
+    /// with the placeholders.
+    fn clean_as_defined(s: &str) -> Option<String> {
+        let out = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        match out.to_ascii_lowercase().as_str() {
+            "" | "none" | "n/a" | "na" | "null" | "not provided" | "not reported" | "-"
+            | "loading..." => None,
+            _ => Some(out),
+        }
+    }
+
+    fn clean_block_as_defined(s: &str) -> Option<String> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut blank = false;
+        for line in s.lines() {
+            let t = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if t.is_empty() {
+                blank = !lines.is_empty();
+                continue;
+            }
+            if blank {
+                lines.push(String::new());
+                blank = false;
+            }
+            lines.push(t);
+        }
+        let joined = lines.join("\n");
+        clean_as_defined(&joined).map(|_| joined)
+    }
+
+    #[test]
+    fn cleaning_gives_what_its_definition_gives() {
+        let mut texts = real_strings();
+        for s in [
+            "",
+            " \t\r\n ",
+            "N/A",
+            " Not \n\n\n provided ",
+            "NOT\u{a0}REPORTED",
+            "not  provided.",
+            "Loading...",
+            "\n\nfirst\r\n\r\n\r\nsecond\n \nthird\n\n",
+            "none of the above",
+            "-",
+            "--",
+            "na\n",
+        ] {
+            texts.push(s.to_string());
+        }
+        let mut absent = 0;
+        for s in &texts {
+            assert_eq!(clean(s), clean_as_defined(s), "clean({s:?})");
+            assert_eq!(
+                clean_block(s),
+                clean_block_as_defined(s),
+                "clean_block({s:?})"
+            );
+            absent += usize::from(clean(s).is_none());
+        }
+        // The placeholders were met, not only the texts that pass.
+        assert!(absent >= 8, "{absent}");
+    }
+
+    /// [`is_registry_id`] asks the anchored pattern; it was defined as the
+    /// first match of the search pattern spanning the whole text.
+    #[test]
+    fn whole_registry_ids_are_what_the_search_pattern_finds_whole() {
+        let as_defined = |s: &str| {
+            let s = s.trim();
+            REGISTRY_RE
+                .find(s)
+                .is_some_and(|m| m.start() == 0 && m.end() == s.len())
+        };
+        let mut words: Vec<String> = real_strings()
+            .iter()
+            .flat_map(|s| {
+                s.split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        words.sort();
+        words.dedup();
+        for s in [
+            "NCT01234567",
+            "nct01234567",
+            "NCT012345678",
+            "NCT01234567é",
+            "ChiCTR-IPR-17012345",
+            "ChiCTR2000012345",
+            "EUCTR2019-001234-56-DE",
+            "EUCTR2019-001234-56",
+            "2019-001234-56",
+            "2019-001234-56-78",
+            "2023-501234-12-00",
+            "2023-501234-12",
+            "jRCTb012345678",
+            "JPRN-UMIN000012345",
+            "CTRI/2020/05/012345",
+            "IRCT20200101046012N1",
+            "RBR-3x8b9k",
+            "NL-OMON12345",
+            "NTR1234",
+            " ISRCTN12345678 ",
+            "ISRCTN12345678 extra",
+            "DFSC-2023(CR)-01",
+        ] {
+            words.push(s.to_string());
+        }
+        let mut ids = 0;
+        for w in &words {
+            assert_eq!(is_registry_id(w), as_defined(w), "{w:?}");
+            ids += usize::from(is_registry_id(w));
+        }
+        assert!(ids >= 15, "{ids}");
+    }
 
     #[test]
     fn statuses_from_every_site() {
