@@ -9,6 +9,11 @@ use std::process::Command;
 use trialsearch::index::build::{build, BuildOptions};
 use trialsearch::index::IndexDir;
 
+// The allocator the `trialsearch` binary ships with (src/main.rs), so that
+// the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Generate the corpus with the gencorpus example, run through cargo once
 /// (examples are not built for benches); fall back to the JSON fixtures if
 /// that fails, so the bench still runs.

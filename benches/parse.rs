@@ -8,6 +8,11 @@ use std::hint::black_box;
 use trialsearch::sources::{self, ctgov_csv, ctgov_json, ctgov_xml, Item, Limits};
 use trialsearch::trial::Format;
 
+// The allocator the `trialsearch` binary ships with (src/main.rs), so that
+// the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const JSON: &[&str] = &[
     include_str!("../tests/data/ctgov/json/NCT04042844.json"),
     include_str!("../tests/data/ctgov/json/NCT05144971.json"),

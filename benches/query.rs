@@ -9,6 +9,11 @@ use trialsearch::index::build::{build, BuildOptions};
 use trialsearch::index::IndexDir;
 use trialsearch::search::{Request, Searcher};
 
+// The allocator the `trialsearch` binary ships with (src/main.rs), so that
+// the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const QUERIES: &str = include_str!("../bench/queries.txt");
 
 fn query(c: &mut Criterion) {

@@ -18,6 +18,11 @@ use std::time::Instant;
 use trialsearch::index::IndexDir;
 use trialsearch::search::{Request, Searcher};
 
+// The allocator the `trialsearch` binary ships with (src/main.rs), so that
+// the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(about = "Time queries on an opened trialsearch index")]
 struct Args {
