@@ -11,9 +11,9 @@ use trialsearch::cli::Cli;
 /// by the million on every thread at once (parsed records, their JSON,
 /// documents handed from the readers to the writer's threads, tokens), and
 /// glibc's arenas made that ~7% of its CPU and kept freed memory scattered.
-/// With mimalloc, building the full L (500,000 studies) took 183 s instead
-/// of 217 s for the previous build in the same window, and peaked at
-/// ~840 MB instead of ~1 GB (BENCHMARKS.md). Without transparent huge
+/// With mimalloc a build's user CPU fell by 7–15% (100,000 and 500,000
+/// studies), and building the full L (500,000) peaked at 796–841 MB
+/// instead of 962–1,020 MB (BENCHMARKS.md). Without transparent huge
 /// pages (`no_thp`): mimalloc asks for them on its arenas, and zeroing 2
 /// MiB pages cost a short query ~1 ms at start, for no gain in a build.
 #[global_allocator]
