@@ -660,14 +660,7 @@ mod tests {
     /// five whole API studies), the seed page dumps whole, and each line
     /// of those, with the whitespace of real files.
     fn real_strings() -> Vec<String> {
-        fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
-            match v {
-                serde_json::Value::String(s) => out.push(s.clone()),
-                serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-                serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
-                _ => {}
-            }
-        }
+        use crate::sources::golden_pages::strings;
         let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
         let mut out = Vec::new();
         for dir in ["bench", "ctgov/json", "seeds"] {

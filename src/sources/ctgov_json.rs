@@ -182,9 +182,8 @@ fn convert_whole(rest: &[u8], first: u8, state: &mut State) -> Whole {
     if converted.is_err() {
         return Whole::Broken;
     }
-    let (records, trials) = (trial.records, trial.trials);
-    state.records = records;
-    state.trials = trials;
+    state.records = trial.records;
+    state.trials = trial.trials;
     for item in held {
         (state.emit)(item);
     }

@@ -245,7 +245,7 @@ fn seed_004_clinconnect_facts() {
 }
 
 /// Every string anywhere in a JSON value.
-fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+pub(crate) fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
         serde_json::Value::String(s) => out.push(s.clone()),
         serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),

@@ -22,7 +22,7 @@ pub mod trialx;
 pub mod veeva;
 
 #[cfg(test)]
-mod golden_pages;
+pub(crate) mod golden_pages;
 
 use crate::trial::{Format, Source, Trial};
 use std::fmt;
