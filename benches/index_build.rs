@@ -9,10 +9,10 @@ use std::process::Command;
 use trialsearch::index::build::{build, BuildOptions};
 use trialsearch::index::IndexDir;
 
-// The allocator the `trialsearch` binary ships with (src/main.rs), so that
-// the figures are the binary's.
+// The allocator the `trialsearch` binary ships with (src/alloc.rs), switched
+// to mimalloc as `index` switches it, so that the figures are the binary's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: trialsearch::alloc::Allocator = trialsearch::alloc::Allocator::new();
 
 /// Generate the corpus with the gencorpus example, run through cargo once
 /// (examples are not built for benches); fall back to the JSON fixtures if
@@ -47,6 +47,7 @@ fn corpus(dir: &Path) -> u64 {
 }
 
 fn index_build(c: &mut Criterion) {
+    ALLOCATOR.use_mimalloc();
     let tmp = tempfile::tempdir().expect("tempdir");
     let src = tmp.path().join("corpus");
     std::fs::create_dir_all(&src).expect("corpus dir");

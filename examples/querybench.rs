@@ -18,10 +18,10 @@ use std::time::Instant;
 use trialsearch::index::IndexDir;
 use trialsearch::search::{Request, Searcher};
 
-// The allocator the `trialsearch` binary ships with (src/main.rs), so that
-// the figures are the binary's.
+// The allocator the `trialsearch` binary ships with (src/alloc.rs), left on
+// glibc's malloc as `query` leaves it, so that the figures are the binary's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: trialsearch::alloc::Allocator = trialsearch::alloc::Allocator::new();
 
 #[derive(Parser, Debug)]
 #[command(about = "Time queries on an opened trialsearch index")]

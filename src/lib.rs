@@ -36,6 +36,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod alloc;
 pub mod app;
 pub mod cli;
 pub mod error;

@@ -7,17 +7,9 @@ use std::process::ExitCode;
 use trialsearch::app::{self, Outcome};
 use trialsearch::cli::Cli;
 
-/// mimalloc, not glibc's malloc. A build allocates and frees small strings
-/// by the million on every thread at once (parsed records, their JSON,
-/// documents handed from the readers to the writer's threads, tokens), and
-/// glibc's arenas made that ~7% of its CPU and kept freed memory scattered.
-/// With mimalloc a build's user CPU fell by 7–15% (100,000 and 500,000
-/// studies), and building the full L (500,000) peaked at 796–841 MB
-/// instead of 962–1,020 MB (BENCHMARKS.md). Without transparent huge
-/// pages (`no_thp`): mimalloc asks for them on its arenas, and zeroing 2
-/// MiB pages cost a short query ~1 ms at start, for no gain in a build.
+/// glibc's malloc, switched to mimalloc for `index` (src/alloc.rs says why).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: trialsearch::alloc::Allocator = trialsearch::alloc::Allocator::new();
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -36,6 +28,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if matches!(cli.command, trialsearch::cli::Command::Index(_)) {
+        ALLOCATOR.use_mimalloc();
+    }
     match app::run(cli) {
         Ok(Outcome::Found) => ExitCode::SUCCESS,
         Ok(Outcome::NothingFound) => ExitCode::from(1),
