@@ -1,8 +1,9 @@
 //! The tool for people and for other tools: colour on and off, facet
 //! counts per field, every export format (CSV round-tripped against `show
 //! --json`), shell completions and the man page, the Quickwit and
-//! Elasticsearch definitions in `docs/` against what `export` writes, and
-//! one-line error messages.
+//! Elasticsearch definitions in `docs/` against what `export` writes,
+//! one-line error messages, and the progress bar of `index` on a terminal
+//! and not on a pipe.
 
 use crate::util::*;
 use predicates::prelude::*;
@@ -520,4 +521,62 @@ fn errors_are_one_line_and_say_what_to_do() {
         ts_at(&ix).arg("index").arg(data("seeds")),
         "already building",
     );
+}
+
+/// `index` draws its progress bar (files, records/s, ETA) on a terminal and
+/// nothing of it into a pipe. The terminal is a pseudo-terminal from
+/// util-linux's `script`, there on every Debian; where it is missing the
+/// terminal half is skipped with a note, the pipe half always runs.
+#[test]
+fn index_shows_progress_on_a_terminal_and_stays_quiet_when_piped() {
+    let corpus = data("ctgov/json");
+    let piped = tempfile::tempdir().expect("tempdir");
+    let out = ts_at(&piped.path().join("index"))
+        .arg("index")
+        .arg(&corpus)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for bar in ["records/s", "eta ", "reading ", "\r", "\x1b["] {
+        assert!(!err.contains(bar), "{bar:?} on a pipe:\n{err}");
+    }
+    // The summary still goes to stdout.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("indexed 5 trials"));
+
+    let tty = tempfile::tempdir().expect("tempdir");
+    let bin = assert_cmd::cargo::cargo_bin("trialsearch");
+    let quote =
+        |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let line = format!(
+        "{} --index {} index {}",
+        quote(&bin),
+        quote(&tty.path().join("index")),
+        quote(&corpus)
+    );
+    let Ok(out) = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env_remove("TRIALSEARCH_INDEX")
+        .env("TERM", "xterm")
+        .output()
+    else {
+        eprintln!("no `script` (util-linux) here: the terminal half is not run");
+        return;
+    };
+    assert!(out.status.success(), "{out:?}");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("reading "), "{screen}");
+    assert!(screen.contains("/5 files"), "{screen}");
+    assert!(screen.contains("records/s"), "{screen}");
+    assert!(screen.contains("eta "), "{screen}");
+    assert!(screen.contains("indexed 5 trials"), "{screen}");
+    // -q only silences the bar.
+    let quiet = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &format!("{line} -q --full"), "/dev/null"])
+        .output()
+        .expect("script ran once already");
+    let screen = String::from_utf8_lossy(&quiet.stdout);
+    assert!(quiet.status.success(), "{quiet:?}");
+    assert!(!screen.contains("records/s"), "{screen}");
 }
