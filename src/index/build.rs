@@ -1915,10 +1915,11 @@ fn write_index(
 /// program frees for its next allocations, but the final merge allocates
 /// mostly large buffers, which it maps afresh: without this, the memory
 /// freed before the merge (the link keys of 500,000 records, ~1 KB each)
-/// stays resident under the merge's own. Elsewhere a no-op. The
-/// `trialsearch` binary allocates with mimalloc, which returns freed pages
-/// by itself; this still matters to the C libraries' allocations (zstd)
-/// and to programs using the library with the system allocator.
+/// stays resident under the merge's own. Elsewhere a no-op. `index` in
+/// the `trialsearch` binary allocates with mimalloc (src/alloc.rs), which
+/// returns freed pages by itself; this still matters to what was allocated
+/// before the switch, to the C libraries' allocations (zstd) and to
+/// programs using the library with the system allocator.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn release_free_memory() {
     extern "C" {
